@@ -1,0 +1,11 @@
+"""Celery application. Tasks carry ``organization_id`` explicitly (see crm.tasks)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("liaison")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
