@@ -44,7 +44,9 @@ class TenantAdminMixin:
         ordering = self.get_ordering(request)  # type: ignore[attr-defined]
         return queryset.order_by(*ordering) if ordering else queryset
 
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> ModelChoiceField:
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField:
         related = db_field.related_model
         if isinstance(related, type) and issubclass(related, TenantOwned):
             kwargs["queryset"] = _tenant_queryset(related, request)
@@ -62,11 +64,11 @@ class TenantAdminMixin:
         super().save_model(request, obj, form, change)  # type: ignore[misc]
 
 
-class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
     list_select_related = ["organization"]
 
 
-class TenantInline(TenantAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+class TenantInline(TenantAdminMixin, admin.TabularInline):
     extra = 0
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -92,7 +94,7 @@ class OrganizationScopedInline(TenantInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
+class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
     search_fields = ["email", "first_name", "last_name"]
@@ -100,20 +102,23 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Personal info", {"fields": ("first_name", "last_name")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (
+            "Permissions",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
-class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     raw_id_fields = ["user"]
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
@@ -127,7 +132,7 @@ class OrganizationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     search_fields = ["user__email", "organization__name"]
@@ -146,7 +151,15 @@ class InvitationAdmin(TenantAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(TenantAdmin):
-    list_display = ["prefix", "description", "user", "organization", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "prefix",
+        "description",
+        "user",
+        "organization",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["organization"]
     search_fields = ["prefix", "description", "user__email"]
     readonly_fields = ["prefix", "created_at", "last_used_at"]

@@ -12,7 +12,7 @@ INVITATION_SESSION_KEY = "invitation_key"
 
 
 class SignupOrganizationForm(forms.Form):
-    """allauth's signup, plus the organization the new user starts (or the invitation they accept)."""
+    """allauth's signup, plus the organization the user starts (or the invitation they accept)."""
 
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)

@@ -7,7 +7,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
-BROKER_TIMEOUT_SECONDS = 2.0
+BROKER_TIMEOUT_SECONDS = 2
 
 
 @never_cache
@@ -19,7 +19,7 @@ def _database_ok() -> str | None:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+    except Exception as exc:
         return f"database: {exc.__class__.__name__}"
     return None
 
@@ -30,7 +30,7 @@ def _broker_ok() -> str | None:
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_SECONDS)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"broker: {exc.__class__.__name__}"
     return None
 

@@ -17,7 +17,9 @@ ADMIN_PREFIX = "/admin/"
 
 def current_membership(request: HttpRequest) -> Membership | None:
     """The membership chosen in the session, else the user's first one (then remembered)."""
-    memberships = Membership.objects.select_related("organization").filter(user=request.user)
+    memberships = Membership.objects.select_related("organization").filter(
+        user_id=int(request.user.pk or 0)
+    )
     chosen = request.session.get(SESSION_ORGANIZATION_KEY)
     membership = memberships.filter(organization_id=chosen).first() if chosen else None
     if membership is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 
 from crm.models import Account, Contact, Deal, Membership, Organization, Task, User
@@ -33,7 +34,7 @@ def entity_get(*, entity_type: str, entity_id: Any) -> models.Model:
         raise EntityNotFound(entity_type, entity_id)
     try:
         return model._default_manager.get(pk=int(entity_id))
-    except (ValueError, TypeError, model.DoesNotExist) as exc:
+    except (ValueError, TypeError, ObjectDoesNotExist) as exc:
         raise EntityNotFound(entity_type, entity_id) from exc
 
 

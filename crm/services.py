@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -44,7 +44,9 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-def organization_create(*, name: str, owner: User, email_domains: Sequence[str] = ()) -> Organization:
+def organization_create(
+    *, name: str, owner: User, email_domains: Sequence[str] = ()
+) -> Organization:
     organization = Organization.objects.create(
         name=name.strip(),
         slug=_unique_slug(name),
@@ -151,9 +153,13 @@ def _clean_emails(emails: Sequence[Any]) -> list[tuple[str, bool]]:
     pairs: list[tuple[str, bool]] = []
     seen: set[str] = set()
     for item in emails:
-        address, primary = (item, False) if isinstance(item, str) else (
-            item.get("email", ""),
-            bool(item.get("is_primary", False)),
+        address, primary = (
+            (item, False)
+            if isinstance(item, str)
+            else (
+                item.get("email", ""),
+                bool(item.get("is_primary", False)),
+            )
         )
         address = normalize_email(address)
         validate_email(address)
@@ -174,7 +180,9 @@ def contact_set_emails(*, contact: Contact, emails: Sequence[Any]) -> None:
         .values_list("email", flat=True)
     )
     if taken:
-        raise ValidationError({"emails": [f"{a} already belongs to another contact." for a in taken]})
+        raise ValidationError(
+            {"emails": [f"{a} already belongs to another contact." for a in taken]}
+        )
     ContactEmail.objects.filter(contact=contact).exclude(email__in=[a for a, _ in pairs]).delete()
     existing = {e.email: e for e in ContactEmail.objects.filter(contact=contact)}
     for address, primary in pairs:
@@ -194,54 +202,69 @@ def account_set_domains(*, account: Account, domains: Sequence[str]) -> None:
         .values_list("domain", flat=True)
     )
     if taken:
-        raise ValidationError({"domains": [f"{d} already belongs to another account." for d in taken]})
+        raise ValidationError(
+            {"domains": [f"{d} already belongs to another account." for d in taken]}
+        )
     AccountDomain.objects.filter(account=account).exclude(domain__in=cleaned).delete()
     have = set(AccountDomain.objects.filter(account=account).values_list("domain", flat=True))
     AccountDomain.objects.bulk_create(
-        [AccountDomain(account=account, domain=d, organization=account.organization) for d in cleaned if d not in have]
+        [
+            AccountDomain(account=account, domain=d, organization=account.organization)
+            for d in cleaned
+            if d not in have
+        ]
     )
 
 
-def _assign(instance: Any, fields: dict[str, Any]) -> list[str]:
+R = TypeVar("R", Account, Contact, Deal, Task)
+
+
+def _record_save(record: R, fields: dict[str, Any]) -> R:
+    """Assign, validate (incl. same-organization references) and save only what changed."""
     for name, value in fields.items():
-        setattr(instance, name, value)
-    return list(fields)
+        setattr(record, name, value)
+    record.full_clean(exclude=["organization"])
+    if record.pk and fields:
+        record.save(update_fields=[*fields, "updated_at"])
+    else:
+        record.save()
+    return record
 
 
 @transaction.atomic
-def account_save(*, account: Account | None = None, domains: Sequence[str] | None = None, **fields: Any) -> Account:
-    account = account or Account()
-    changed = _assign(account, fields)
-    account.full_clean(exclude=["organization"])
-    account.save(update_fields=changed + ["updated_at"] if account.pk and changed else None)
+def account_save(
+    *, account: Account | None = None, domains: Sequence[str] | None = None, **fields: Any
+) -> Account:
+    account = _record_save(account or Account(), fields)
     if domains is not None:
         account_set_domains(account=account, domains=domains)
     return account
 
 
 @transaction.atomic
-def contact_save(*, contact: Contact | None = None, emails: Sequence[Any] | None = None, **fields: Any) -> Contact:
-    contact = contact or Contact()
-    changed = _assign(contact, fields)
-    contact.full_clean(exclude=["organization"])
-    contact.save(update_fields=changed + ["updated_at"] if contact.pk and changed else None)
+def contact_save(
+    *, contact: Contact | None = None, emails: Sequence[Any] | None = None, **fields: Any
+) -> Contact:
+    contact = _record_save(contact or Contact(), fields)
     if emails is not None:
         contact_set_emails(contact=contact, emails=emails)
     return contact
 
 
 @transaction.atomic
-def deal_save(*, deal: Deal | None = None, contacts: Sequence[Contact] | None = None, **fields: Any) -> Deal:
-    deal = deal or Deal()
-    changed = _assign(deal, fields)
-    deal.full_clean(exclude=["organization"])
-    deal.save(update_fields=changed + ["updated_at"] if deal.pk and changed else None)
+def deal_save(
+    *, deal: Deal | None = None, contacts: Sequence[Contact] | None = None, **fields: Any
+) -> Deal:
+    deal = _record_save(deal or Deal(), fields)
     if contacts is not None:
         wanted = {c.pk for c in contacts}
         DealContact.objects.filter(deal=deal).exclude(contact_id__in=wanted).delete()
         have = set(DealContact.objects.filter(deal=deal).values_list("contact_id", flat=True))
         DealContact.objects.bulk_create(
-            [DealContact(deal=deal, contact_id=pk, organization=deal.organization) for pk in wanted - have]
+            [
+                DealContact(deal=deal, contact_id=pk, organization=deal.organization)
+                for pk in wanted - have
+            ]
         )
     return deal
 
@@ -255,7 +278,4 @@ def task_save(*, task: Task | None = None, **fields: Any) -> Task:
             fields["completed_at"] = timezone.now()
         elif not done:
             fields["completed_at"] = None
-    changed = _assign(task, fields)
-    task.full_clean(exclude=["organization"])
-    task.save(update_fields=changed + ["updated_at"] if task.pk and changed else None)
-    return task
+    return _record_save(task, fields)

@@ -137,7 +137,7 @@ class _NoOrganization(models.Expression):
         super().__init__()
         self.model_name = model_name
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
         raise NoOrganizationContext(
             f"{self.model_name} queried with no organization in context; use "
             "tenant_context(...) or, for cross-tenant code, unscoped() in all_tenants()."
@@ -175,13 +175,20 @@ class TenantOwned(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.organization_id is None:
+            self.organization = current_organization()
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         """Every tenant record this one points at belongs to the same organization."""
         super().clean()
         organization_id = self.organization_id or current_organization().pk
         for field in self._meta.concrete_fields:
             related = field.related_model
-            if not (field.many_to_one and isinstance(related, type) and issubclass(related, TenantOwned)):
+            if not (
+                field.many_to_one and isinstance(related, type) and issubclass(related, TenantOwned)
+            ):
                 continue
             related_id = getattr(self, field.attname)
             if related_id is None:
@@ -189,11 +196,6 @@ class TenantOwned(models.Model):
             found = related._base_manager.filter(pk=related_id, organization_id=organization_id)
             if not found.exists():
                 raise ValidationError({field.name: f"{related._meta.verbose_name} not found."})
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.organization_id is None:
-            self.organization = current_organization()
-        super().save(*args, **kwargs)
 
 
 def rls_policy_sql(table: str) -> list[str]:
@@ -220,7 +222,9 @@ class EnableRowLevelSecurity(Operation):
     def state_forwards(self, app_label: str, state: Any) -> None:
         pass
 
-    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
         model = to_state.apps.get_model(app_label, self.model_name)
@@ -229,7 +233,9 @@ class EnableRowLevelSecurity(Operation):
         for statement in rls_policy_sql(model._meta.db_table):
             schema_editor.execute(statement)
 
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
         model = from_state.apps.get_model(app_label, self.model_name)

@@ -7,6 +7,7 @@ to A: every isolation test acts as Charlie on A's objects.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import pytest
@@ -26,7 +27,7 @@ class Tenant:
     owner: User
     member: User
 
-    def scope(self) -> tenant_context:  # type: ignore[valid-type]
+    def scope(self) -> AbstractContextManager[None]:
         return tenant_context(self.organization)
 
 
@@ -55,7 +56,9 @@ def in_org_a(org_a: Tenant) -> Iterator[Tenant]:
         yield org_a
 
 
-def token_client(tenant: Tenant, user: User | None = None, scopes: tuple[str, ...] = ("api",)) -> APIClient:
+def token_client(
+    tenant: Tenant, user: User | None = None, scopes: tuple[str, ...] = ("api",)
+) -> APIClient:
     user = user or tenant.owner
     with tenant_context(tenant.organization):
         issued = services.api_token_issue(user=user, description="test", scopes=scopes)

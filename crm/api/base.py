@@ -47,7 +47,7 @@ class TenantAPIView(TenantViewMixin, APIView):
     pass
 
 
-class TenantModelViewSet(TenantViewMixin, viewsets.ModelViewSet):  # type: ignore[type-arg]
+class TenantModelViewSet(TenantViewMixin, viewsets.ModelViewSet):
     """CRUD over a tenant model; another organization's object is a ``<Model>NotFound``."""
 
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
@@ -81,7 +81,7 @@ class StrictSerializerMixin:
 
 
 @extend_schema_field(OpenApiTypes.INT)
-class TenantPrimaryKeyField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+class TenantPrimaryKeyField(serializers.PrimaryKeyRelatedField):
     """A related id resolved within the current organization only (a foreign id does not exist)."""
 
     def __init__(self, model: type[models.Model], **kwargs: Any) -> None:

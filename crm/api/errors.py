@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -74,7 +75,7 @@ def _details(exc: exceptions.APIException) -> Any:
         detail = exc.detail
         return detail if isinstance(detail, dict) else {"non_field_errors": detail}
     if isinstance(exc, exceptions.Throttled):
-        return {"retryAfter": exc.wait}
+        return {"retryAfter": getattr(exc, "wait", None)}
     return {}
 
 
@@ -104,8 +105,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     headers: dict[str, str] = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+    if wait is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(wait)))
     body = error_body(_message(exc), code, exc.status_code, _details(exc))
     return Response(body, status=exc.status_code, headers=headers)
 

@@ -11,7 +11,7 @@ from crm.models import Account, ApiToken, Contact, Deal, Membership, Task, User
 from crm.models.tenants import TokenScope
 
 
-class UserRefField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+class UserRefField(serializers.PrimaryKeyRelatedField):
     """A user id that must be a member of the current organization."""
 
     def get_queryset(self) -> Any:
@@ -19,7 +19,7 @@ class UserRefField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg
         return User.objects.filter(memberships__organization=request.organization)
 
 
-class RepresentedListField(serializers.ListField):  # type: ignore[type-arg]
+class RepresentedListField(serializers.ListField):
     """A writable list whose output is computed from the instance (prefetched related rows)."""
 
     def __init__(self, *, represent: Any, **kwargs: Any) -> None:
@@ -33,20 +33,20 @@ class RepresentedListField(serializers.ListField):  # type: ignore[type-arg]
         return list(self.represent(data))
 
 
-class StrictModelSerializer(StrictSerializerMixin, serializers.ModelSerializer):  # type: ignore[type-arg]
+class StrictModelSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     def validation_error(self, exc: DjangoValidationError) -> serializers.ValidationError:
         if hasattr(exc, "message_dict"):
             return serializers.ValidationError(exc.message_dict)
         return serializers.ValidationError({"non_field_errors": exc.messages})
 
 
-class ContactEmailSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ContactEmailSerializer(serializers.Serializer):
     email = serializers.EmailField()
     is_primary = serializers.BooleanField(default=False)
 
 
 @extend_schema_field(ContactEmailSerializer)
-class EmailItemField(serializers.Field):  # type: ignore[type-arg]
+class EmailItemField(serializers.Field):
     """Accepts ``"a@x.com"`` or ``{"email": "a@x.com", "is_primary": true}``."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
@@ -71,7 +71,17 @@ class AccountSerializer(StrictModelSerializer):
 
     class Meta:
         model = Account
-        fields = ["id", "name", "domains", "website", "industry", "owner", "contact_count", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "domains",
+            "website",
+            "industry",
+            "owner",
+            "contact_count",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
@@ -92,8 +102,18 @@ class ContactSerializer(StrictModelSerializer):
     class Meta:
         model = Contact
         fields = [
-            "id", "first_name", "last_name", "full_name", "title", "primary_email", "emails",
-            "phones", "account", "owner", "created_at", "updated_at",
+            "id",
+            "first_name",
+            "last_name",
+            "full_name",
+            "title",
+            "primary_email",
+            "emails",
+            "phones",
+            "account",
+            "owner",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
@@ -104,7 +124,9 @@ class ContactSerializer(StrictModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         creating = self.instance is None
-        if creating and not (attrs.get("first_name") or attrs.get("last_name") or attrs.get("emails")):
+        if creating and not (
+            attrs.get("first_name") or attrs.get("last_name") or attrs.get("emails")
+        ):
             raise serializers.ValidationError("A contact needs a name or an e-mail address.")
         return attrs
 
@@ -121,8 +143,17 @@ class DealSerializer(StrictModelSerializer):
     class Meta:
         model = Deal
         fields = [
-            "id", "name", "account", "contacts", "stage", "amount", "currency", "close_date",
-            "owner", "created_at", "updated_at",
+            "id",
+            "name",
+            "account",
+            "contacts",
+            "stage",
+            "amount",
+            "currency",
+            "close_date",
+            "owner",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
@@ -136,8 +167,18 @@ class TaskSerializer(StrictModelSerializer):
     class Meta:
         model = Task
         fields = [
-            "id", "title", "notes", "due_at", "status", "assignee", "contact", "account", "deal",
-            "completed_at", "created_at", "updated_at",
+            "id",
+            "title",
+            "notes",
+            "due_at",
+            "status",
+            "assignee",
+            "contact",
+            "account",
+            "deal",
+            "completed_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "completed_at", "created_at", "updated_at"]
 
@@ -150,7 +191,16 @@ class ApiTokenSerializer(StrictModelSerializer):
 
     class Meta:
         model = ApiToken
-        fields = ["id", "description", "scopes", "prefix", "user", "created_at", "last_used_at", "revoked_at"]
+        fields = [
+            "id",
+            "description",
+            "scopes",
+            "prefix",
+            "user",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
         read_only_fields = ["id", "prefix", "user", "created_at", "last_used_at", "revoked_at"]
 
 
@@ -161,7 +211,7 @@ class IssuedApiTokenSerializer(ApiTokenSerializer):
         fields = [*ApiTokenSerializer.Meta.fields, "token"]
 
 
-class MemberSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class MemberSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(source="user.email", read_only=True)
     name = serializers.CharField(source="user.display_name", read_only=True)
     user_id = serializers.IntegerField(source="user.pk", read_only=True)

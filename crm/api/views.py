@@ -33,7 +33,9 @@ def _service_call(func: Any, **kwargs: Any) -> Any:
     try:
         return func(**kwargs)
     except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "message_dict") else {"non_field_errors": exc.messages}
+        detail = (
+            exc.message_dict if hasattr(exc, "message_dict") else {"non_field_errors": exc.messages}
+        )
         raise serializers.ValidationError(detail) from exc
 
 
@@ -158,7 +160,7 @@ class ApiTokenViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,  # type: ignore[type-arg]
+    viewsets.GenericViewSet,
 ):
     """The caller's API tokens. Creating or revoking one needs a session or a ``*`` token."""
 
@@ -170,9 +172,8 @@ class ApiTokenViewSet(
         return ApiToken.objects.select_related("user").filter(user=self.request.user)
 
     def get_object(self) -> ApiToken:
-        token = self.get_queryset().filter(pk=self.kwargs.get("pk")).first() if str(
-            self.kwargs.get("pk", "")
-        ).isdigit() else None
+        pk = str(self.kwargs.get("pk", ""))
+        token = self.get_queryset().filter(pk=int(pk)).first() if pk.isdigit() else None
         if token is None:
             raise ApiError("Token not found", code="TokenNotFound", status_code=404)
         return token
@@ -208,7 +209,7 @@ class ApiTokenViewSet(
         return Response(ApiTokenSerializer(token).data)
 
 
-class MemberViewSet(TenantViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+class MemberViewSet(TenantViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The people of the current organization, with their roles."""
 
     serializer_class = MemberSerializer

@@ -3,8 +3,15 @@ from django.db import migrations
 from crm.tenancy import EnableRowLevelSecurity
 
 TENANT_MODELS = [
-    "account", "accountdomain", "contact", "contactemail", "deal", "dealcontact", "task",
-    "invitation", "apitoken",
+    "account",
+    "accountdomain",
+    "contact",
+    "contactemail",
+    "deal",
+    "dealcontact",
+    "task",
+    "invitation",
+    "apitoken",
 ]
 
 

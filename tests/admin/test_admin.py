@@ -15,11 +15,14 @@ pytestmark = pytest.mark.django_db
 
 
 def test_every_liaison_model_is_registered() -> None:
-    ours = [m for m in apps.get_models() if m._meta.app_label in {"crm"} and not m._meta.auto_created]
+    ours = [
+        m for m in apps.get_models() if m._meta.app_label in {"crm"} and not m._meta.auto_created
+    ]
     missing = [
         m.__name__
         for m in ours
-        if m not in admin.site._registry and m.__name__ not in {"AccountDomain", "ContactEmail", "DealContact"}
+        if m not in admin.site._registry
+        and m.__name__ not in {"AccountDomain", "ContactEmail", "DealContact"}
     ]
     assert missing == []
 
@@ -31,7 +34,9 @@ def superuser_client(db: None) -> Client:
     return client
 
 
-def test_a_superuser_sees_every_organizations_records(superuser_client: Client, org_a: Tenant, org_b: Tenant) -> None:
+def test_a_superuser_sees_every_organizations_records(
+    superuser_client: Client, org_a: Tenant, org_b: Tenant
+) -> None:
     with org_a.scope():
         AccountFactory(name="Alpha Account")
     with org_b.scope():
@@ -53,7 +58,10 @@ def test_every_changelist_and_change_page_renders_for_a_superuser(
         assert superuser_client.get(url + "?q=x").status_code == 200, url
     response = superuser_client.get(f"/admin/crm/contact/{contact.pk}/change/")
     assert response.status_code == 200
-    assert contact.emails.model.objects.unscoped().get(contact=contact).email in response.content.decode()
+    assert (
+        contact.emails.model.objects.unscoped().get(contact=contact).email
+        in response.content.decode()
+    )
 
 
 def test_staff_without_superuser_see_only_their_organization(org_a: Tenant, org_b: Tenant) -> None:
@@ -61,7 +69,9 @@ def test_staff_without_superuser_see_only_their_organization(org_a: Tenant, org_
     Membership.objects.create(user=staff, organization=org_a.organization, role=Role.ADMIN)
     from django.contrib.auth.models import Permission
 
-    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_account", "change_account"]))
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_account", "change_account"])
+    )
     with org_a.scope():
         AccountFactory(name="Alpha Account")
     with org_b.scope():

@@ -39,7 +39,9 @@ def test_tokens_are_stored_only_as_a_hash_and_record_last_use(org_a: Tenant) -> 
     client.force_authenticate(user=None)
     session = APIClient()
     session.force_login(org_a.owner)
-    created = session.post("/api/v1/tokens", {"description": "CI", "scopes": ["read"]}, format="json")
+    created = session.post(
+        "/api/v1/tokens", {"description": "CI", "scopes": ["read"]}, format="json"
+    )
     assert created.status_code == 201, created.json()
     secret = created.json()["token"]
     with all_tenants():
@@ -58,7 +60,9 @@ def test_tokens_are_stored_only_as_a_hash_and_record_last_use(org_a: Tenant) -> 
 def test_a_revoked_token_stops_working(org_a: Tenant) -> None:
     session = APIClient()
     session.force_login(org_a.owner)
-    created = session.post("/api/v1/tokens", {"description": "temp", "scopes": ["api"]}, format="json").json()
+    created = session.post(
+        "/api/v1/tokens", {"description": "temp", "scopes": ["api"]}, format="json"
+    ).json()
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {created['token']}")
     assert client.get("/api/v1/crm/contacts").status_code == 200
@@ -77,31 +81,42 @@ def test_a_read_token_cannot_write(org_a: Tenant) -> None:
 def test_an_api_token_cannot_mint_tokens_but_a_star_token_can(org_a: Tenant) -> None:
     body = {"description": "child", "scopes": ["read"]}
     assert token_client(org_a).post("/api/v1/tokens", body, format="json").status_code == 403
-    assert token_client(org_a, scopes=("*",)).post("/api/v1/tokens", body, format="json").status_code == 201
+    assert (
+        token_client(org_a, scopes=("*",)).post("/api/v1/tokens", body, format="json").status_code
+        == 201
+    )
 
 
-def test_a_token_acts_only_in_its_own_organization(org_a: Tenant, org_b: Tenant, api_b: APIClient) -> None:
+def test_a_token_acts_only_in_its_own_organization(
+    org_a: Tenant, org_b: Tenant, api_b: APIClient
+) -> None:
     with org_a.scope():
         ContactFactory(first_name="Secret")
     assert api_b.get("/api/v1/crm/contacts").json()["total"] == 0
 
 
 def test_malformed_json_is_a_400_and_stores_nothing(api_a: APIClient, in_org_a: Tenant) -> None:
-    response = api_a.generic("POST", "/api/v1/crm/contacts", '{"first_name": ', content_type="application/json")
+    response = api_a.generic(
+        "POST", "/api/v1/crm/contacts", '{"first_name": ', content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "InvalidRequest"
     assert Contact.objects.count() == 0
 
 
 def test_unknown_fields_are_refused_by_name(api_a: APIClient, in_org_a: Tenant) -> None:
-    response = api_a.post("/api/v1/crm/contacts", {"first_name": "X", "nickname": "x"}, format="json")
+    response = api_a.post(
+        "/api/v1/crm/contacts", {"first_name": "X", "nickname": "x"}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["details"] == {"nickname": ["Unknown field."]}
     assert Contact.objects.count() == 0
 
 
 def test_an_invalid_email_is_refused(api_a: APIClient, in_org_a: Tenant) -> None:
-    response = api_a.post("/api/v1/crm/contacts", {"first_name": "X", "emails": ["not-an-address"]}, format="json")
+    response = api_a.post(
+        "/api/v1/crm/contacts", {"first_name": "X", "emails": ["not-an-address"]}, format="json"
+    )
     assert response.status_code == 400
     assert "emails" in response.json()["details"]
     assert Contact.objects.count() == 0
@@ -116,7 +131,9 @@ def test_a_foreign_organizations_id_in_a_body_is_refused_and_changes_nothing(
 
         foreign_account = AccountFactory()
     mine = ContactFactory(first_name="Mine")
-    response = api_a.patch(f"/api/v1/crm/contacts/{mine.pk}", {"account": foreign_account.pk}, format="json")
+    response = api_a.patch(
+        f"/api/v1/crm/contacts/{mine.pk}", {"account": foreign_account.pk}, format="json"
+    )
     assert response.status_code == 400
     assert "account" in response.json()["details"]
     mine.refresh_from_db()
@@ -163,7 +180,9 @@ def test_throttled_requests_get_429_with_retry_after(api_a: APIClient, settings:
 
 
 def test_openapi_schema_validates_without_warnings(tmp_path: object) -> None:
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path) + "/schema.yaml")
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path) + "/schema.yaml"
+    )
 
 
 def test_schema_and_docs_are_served(db: None) -> None:

@@ -9,15 +9,26 @@ from rest_framework.test import APIClient
 
 from crm.models import Contact, ContactEmail
 from tests.conftest import Tenant
-from tests.factories import AccountDomainFactory, AccountFactory, ContactEmailFactory, ContactFactory
+from tests.factories import (
+    AccountDomainFactory,
+    AccountFactory,
+    ContactEmailFactory,
+    ContactFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-def test_contact_create_normalizes_addresses_and_picks_a_primary(api_a: APIClient, org_a: Tenant) -> None:
+def test_contact_create_normalizes_addresses_and_picks_a_primary(
+    api_a: APIClient, org_a: Tenant
+) -> None:
     response = api_a.post(
         "/api/v1/crm/contacts",
-        {"first_name": "Ada", "last_name": "Lovelace", "emails": ["  Ada@Analytical.TEST ", "ada@home.test"]},
+        {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "emails": ["  Ada@Analytical.TEST ", "ada@home.test"],
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -31,33 +42,47 @@ def test_contact_create_normalizes_addresses_and_picks_a_primary(api_a: APIClien
 
 
 def test_an_address_belongs_to_one_contact_per_organization(api_a: APIClient) -> None:
-    first = api_a.post("/api/v1/crm/contacts", {"first_name": "A", "emails": ["x@y.test"]}, format="json")
+    first = api_a.post(
+        "/api/v1/crm/contacts", {"first_name": "A", "emails": ["x@y.test"]}, format="json"
+    )
     assert first.status_code == 201
-    second = api_a.post("/api/v1/crm/contacts", {"first_name": "B", "emails": ["X@y.test"]}, format="json")
+    second = api_a.post(
+        "/api/v1/crm/contacts", {"first_name": "B", "emails": ["X@y.test"]}, format="json"
+    )
     assert second.status_code == 400
     assert second.json()["code"] == "InvalidRequest"
     assert "emails" in second.json()["details"]
 
 
-def test_the_same_address_may_exist_in_two_organizations(api_a: APIClient, api_b: APIClient) -> None:
+def test_the_same_address_may_exist_in_two_organizations(
+    api_a: APIClient, api_b: APIClient
+) -> None:
     for client in (api_a, api_b):
-        response = client.post("/api/v1/crm/contacts", {"first_name": "Z", "emails": ["z@z.test"]}, format="json")
+        response = client.post(
+            "/api/v1/crm/contacts", {"first_name": "Z", "emails": ["z@z.test"]}, format="json"
+        )
         assert response.status_code == 201
 
 
 def test_account_domains_are_normalized_and_unique(api_a: APIClient) -> None:
     response = api_a.post(
-        "/api/v1/crm/accounts", {"name": "Acme", "domains": ["https://www.ACME.test/about", "acme.test"]}, format="json"
+        "/api/v1/crm/accounts",
+        {"name": "Acme", "domains": ["https://www.ACME.test/about", "acme.test"]},
+        format="json",
     )
     assert response.status_code == 201, response.json()
     assert response.json()["domains"] == ["acme.test"]
-    clash = api_a.post("/api/v1/crm/accounts", {"name": "Acme 2", "domains": ["acme.test"]}, format="json")
+    clash = api_a.post(
+        "/api/v1/crm/accounts", {"name": "Acme 2", "domains": ["acme.test"]}, format="json"
+    )
     assert clash.status_code == 400
     assert "domains" in clash.json()["details"]
 
 
 def test_contact_update_replaces_addresses(api_a: APIClient) -> None:
-    created = api_a.post("/api/v1/crm/contacts", {"first_name": "A", "emails": ["a@a.test"]}, format="json").json()
+    created = api_a.post(
+        "/api/v1/crm/contacts", {"first_name": "A", "emails": ["a@a.test"]}, format="json"
+    ).json()
     response = api_a.patch(
         f"/api/v1/crm/contacts/{created['id']}",
         {"emails": [{"email": "b@a.test", "is_primary": True}, "c@a.test"]},
@@ -72,7 +97,13 @@ def test_deal_links_contacts_of_the_same_organization(api_a: APIClient, in_org_a
     account = AccountFactory()
     response = api_a.post(
         "/api/v1/crm/deals",
-        {"name": "Renewal", "account": account.pk, "contacts": [contact.pk], "stage": "proposal", "amount": "1500.00"},
+        {
+            "name": "Renewal",
+            "account": account.pk,
+            "contacts": [contact.pk],
+            "stage": "proposal",
+            "amount": "1500.00",
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -85,7 +116,9 @@ def test_task_done_records_completion_time(api_a: APIClient) -> None:
     assert task["status"] == "open" and task["completed_at"] is None
     done = api_a.patch(f"/api/v1/crm/tasks/{task['id']}", {"status": "done"}, format="json").json()
     assert done["completed_at"] is not None
-    reopened = api_a.patch(f"/api/v1/crm/tasks/{task['id']}", {"status": "open"}, format="json").json()
+    reopened = api_a.patch(
+        f"/api/v1/crm/tasks/{task['id']}", {"status": "open"}, format="json"
+    ).json()
     assert reopened["completed_at"] is None
 
 

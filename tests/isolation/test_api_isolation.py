@@ -106,7 +106,11 @@ def test_another_organizations_user_gets_404_and_never_sees_the_data(
         maker = COVERAGE[path]
         url = path.replace("{id}", str(ids[path])) if maker else path
         body = SAMPLE_BODIES.get(method)
-        response = getattr(charlie, method)(url, body, format="json") if body else getattr(charlie, method)(url)
+        response = (
+            getattr(charlie, method)(url, body, format="json")
+            if body
+            else getattr(charlie, method)(url)
+        )
         text = response.content.decode()
         assert MARKER not in text, f"{method.upper()} {url} leaked organization A's data"
         if maker is not None:

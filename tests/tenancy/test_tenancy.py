@@ -85,14 +85,18 @@ def test_contexts_nest_and_restore(org_a: Tenant, org_b: Tenant) -> None:
         assert current_organization_or_none() == org_a.organization
 
 
-def test_unscoped_inside_all_tenants_is_the_explicit_cross_tenant_escape(org_a: Tenant, org_b: Tenant) -> None:
+def test_unscoped_inside_all_tenants_is_the_explicit_cross_tenant_escape(
+    org_a: Tenant, org_b: Tenant
+) -> None:
     _fill(org_a)
     _fill(org_b)
     with all_tenants():
         assert Account.objects.unscoped().count() == 2
 
 
-def test_records_cannot_point_at_another_organizations_records(org_a: Tenant, org_b: Tenant) -> None:
+def test_records_cannot_point_at_another_organizations_records(
+    org_a: Tenant, org_b: Tenant
+) -> None:
     from django.core.exceptions import ValidationError
 
     with org_b.scope():
@@ -118,7 +122,10 @@ def test_a_task_runs_inside_the_organization_it_was_given_and_leaves_no_context(
     result = _organization_seen_by_task.apply(args=[org_a.organization.pk]).get()
     assert result == (org_a.organization.pk, 1)
     assert current_organization_or_none() is None
-    assert _organization_seen_by_task.apply(args=[org_b.organization.pk]).get() == (org_b.organization.pk, 0)
+    assert _organization_seen_by_task.apply(args=[org_b.organization.pk]).get() == (
+        org_b.organization.pk,
+        0,
+    )
 
 
 @postgres_only
@@ -145,9 +152,11 @@ def test_raw_sql_without_organization_setting_returns_zero_rows(org_a: Tenant) -
     with connection.cursor() as cursor:
         for model in tenant_models():
             table = model._meta.db_table
-            cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608
+            cursor.execute(f'SELECT count(*) FROM "{table}"')
             assert cursor.fetchone()[0] == 0, table
-        cursor.execute("SELECT set_config('app.organization_id', %s, true)", [str(org_a.organization.pk)])
+        cursor.execute(
+            "SELECT set_config('app.organization_id', %s, true)", [str(org_a.organization.pk)]
+        )
         cursor.execute('SELECT count(*) FROM "crm_contact"')
         assert cursor.fetchone()[0] == 1
         cursor.execute("SELECT set_config('app.organization_id', '', true)")
@@ -157,9 +166,14 @@ def test_raw_sql_without_organization_setting_returns_zero_rows(org_a: Tenant) -
 def test_raw_sql_cannot_write_into_another_organization(org_a: Tenant, org_b: Tenant) -> None:
     from django.db import DatabaseError, transaction
 
-    with org_a.scope(), pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        org_a.scope(),
+        pytest.raises(DatabaseError),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(
-            "INSERT INTO crm_account (organization_id, name, website, industry, created_at, updated_at)"
-            " VALUES (%s, 'x', '', '', now(), now())",
+            "INSERT INTO crm_account (organization_id, name, website, industry,"
+            " created_at, updated_at) VALUES (%s, 'x', '', '', now(), now())",
             [org_b.organization.pk],
         )
