@@ -1,5 +1,7 @@
 """Liaison settings: one module, driven by environment variables (documented in .env.example)."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -37,6 +39,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "crm",
+    "integrations.connections",
     "integrations.sandbox",
 ]
 
@@ -86,6 +89,11 @@ for _db in DATABASES.values():
     _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     _db["CONN_HEALTH_CHECKS"] = True
     if _db["ENGINE"] == "django.db.backends.sqlite3":
+        # A file, not shared-cache memory, so concurrent tests get WAL and the busy timeout;
+        # one per process, so parallel test runs never share it.
+        _db.setdefault("TEST", {}).setdefault(
+            "NAME", str(Path(tempfile.gettempdir()) / f"liaison-test-{os.getpid()}.sqlite3")
+        )
         _db.setdefault("OPTIONS", {}).update(
             {
                 "timeout": 30,
@@ -130,6 +138,13 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Seeded into django-celery-beat's tables, where the admin shows and edits them.
+CELERY_BEAT_SCHEDULE = {
+    "refresh-expiring-tokens": {
+        "task": "integrations.connections.tasks.connections_refresh_due",
+        "schedule": 60.0,
+    },
+}
 
 # --- Auth (django-allauth, e-mail only) ----------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -202,6 +217,31 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {},
 }
 
+# --- Providers ------------------------------------------------------------------------------
+# Production points these at Google and Microsoft; the demo and the tests at the sandbox.
+ENCRYPTION_KEYS = env.list("ENCRYPTION_KEYS", default=[])
+if not DEBUG and not ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("Set ENCRYPTION_KEYS: provider tokens are encrypted at rest.")
+PROVIDER_CA_BUNDLE = env.str("PROVIDER_CA_BUNDLE", default="")
+GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
+GOOGLE_AUTH_URI = env.str("GOOGLE_AUTH_URI", default="https://accounts.google.com/o/oauth2/v2/auth")
+GOOGLE_TOKEN_URI = env.str("GOOGLE_TOKEN_URI", default="https://oauth2.googleapis.com/token")
+GOOGLE_REVOKE_URI = env.str("GOOGLE_REVOKE_URI", default="https://oauth2.googleapis.com/revoke")
+GOOGLE_USERINFO_URI = env.str(
+    "GOOGLE_USERINFO_URI", default="https://openidconnect.googleapis.com/v1/userinfo"
+)
+# Gmail and Calendar API root (client_options api_endpoint); empty: Google's own.
+GOOGLE_API_ENDPOINT = env.str("GOOGLE_API_ENDPOINT", default="")
+GOOGLE_BATCH_URI = env.str("GOOGLE_BATCH_URI", default="https://gmail.googleapis.com/batch/gmail/v1")
+MICROSOFT_CLIENT_ID = env.str("MICROSOFT_CLIENT_ID", default="")
+MICROSOFT_CLIENT_SECRET = env.str("MICROSOFT_CLIENT_SECRET", default="")
+MICROSOFT_LOGIN_URL = env.str("MICROSOFT_LOGIN_URL", default="https://login.microsoftonline.com")
+MICROSOFT_TENANT = env.str("MICROSOFT_TENANT", default="organizations")
+MICROSOFT_GRAPH_URL = env.str("MICROSOFT_GRAPH_URL", default="https://graph.microsoft.com/v1.0")
+# Refresh access tokens this long before they expire (beat task and before provider calls).
+TOKEN_REFRESH_MARGIN_SECONDS = env.int("TOKEN_REFRESH_MARGIN_SECONDS", default=300)
+
 # --- Static, i18n -----------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
@@ -238,5 +278,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # These log token responses at DEBUG; they stay quiet whatever LOG_LEVEL says.
+        **{
+            name: {"level": "WARNING"}
+            for name in ("requests_oauthlib", "oauthlib", "msal", "urllib3", "google.auth",
+                         "google_auth_oauthlib", "googleapiclient", "httplib2")
+        },
+    },
 }

@@ -14,7 +14,9 @@ urlpatterns = [
     path("auth/", include("allauth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/integrations/", include("integrations.urls")),
     path("api/v1/", include("crm.api.urls")),
+    path("settings/connections/", include("integrations.connections.web_urls")),
     path("", include("crm.urls")),
 ]
 

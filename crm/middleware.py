@@ -32,8 +32,8 @@ def current_membership(request: HttpRequest) -> Membership | None:
 class TenantMiddleware:
     """Runs each request in one transaction, as the organization chosen in the session.
 
-    The transaction is where PostgreSQL's ``SET LOCAL app.organization_id`` lives; a 5xx rolls it
-    back. API requests with a bearer token get their organization later, in the API base view.
+    The transaction is where PostgreSQL's ``SET LOCAL app.organization_id`` lives; an unhandled
+    error (500) rolls it back, and the API's error handler rolls back the errors it renders. API requests with a bearer token get their organization later, in the API base view.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -49,6 +49,6 @@ class TenantMiddleware:
             if request.user.is_superuser and request.path.startswith(ADMIN_PREFIX):
                 scope.enter_context(all_tenants())
             response = self.get_response(request)
-            if response.status_code >= 500:
+            if response.status_code == 500:  # an unhandled error; handled ones decided already
                 transaction.set_rollback(True)
         return response

@@ -27,11 +27,16 @@ class ApiError(exceptions.APIException):
         code: str = "InvalidRequest",
         status_code: int = status.HTTP_400_BAD_REQUEST,
         details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        keep_changes: bool = False,
     ) -> None:
         super().__init__(detail=message, code=code)
         self.status_code = status_code
         self.error_code = code
         self.details = details or {}
+        self.headers = headers or {}
+        # Some failures are facts to keep (a connection found expired), not work to undo.
+        self.keep_changes = keep_changes
 
 
 class NotFoundError(ApiError):
@@ -88,7 +93,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, NoOrganizationContext):
         exc = exceptions.PermissionDenied("No organization is selected.")
 
-    if transaction.get_connection().in_atomic_block:
+    keep = isinstance(exc, ApiError) and exc.keep_changes
+    if transaction.get_connection().in_atomic_block and not keep:
         transaction.set_rollback(True)
 
     if not isinstance(exc, exceptions.APIException):
@@ -102,7 +108,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             if isinstance(exc, cls):
                 code = name
                 break
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = dict(exc.headers) if isinstance(exc, ApiError) else {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
     wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None

@@ -9,6 +9,7 @@ so a new endpoint cannot ship without saying how it is isolated.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -57,19 +58,65 @@ def _token(tenant: Tenant) -> Any:
     return services.api_token_issue(user=tenant.owner, description=MARKER, scopes=["read"]).token.pk
 
 
-# path template → how to make A's object whose id fills the path (None: a collection route).
-COVERAGE: dict[str, Maker | None] = {
-    "/api/v1/crm/accounts": None,
-    "/api/v1/crm/accounts/{id}": _account,
-    "/api/v1/crm/contacts": None,
-    "/api/v1/crm/contacts/{id}": _contact,
-    "/api/v1/crm/deals": None,
-    "/api/v1/crm/deals/{id}": _deal,
-    "/api/v1/crm/tasks": None,
-    "/api/v1/crm/tasks/{id}": _task,
-    "/api/v1/tokens": None,
-    "/api/v1/tokens/{id}": _token,
-    "/api/v1/members": None,
+def _connection(tenant: Tenant) -> Any:
+    from integrations.connections.models import Connection, DirectoryTenant
+
+    DirectoryTenant.objects.get_or_create(tenant_id=f"{MARKER}-tenant")
+    existing = Connection.objects.filter(account_id=MARKER).first()
+    if existing is not None:
+        return existing.pk
+    connection = Connection(
+        user=tenant.owner,
+        provider="microsoft",
+        account_id=MARKER,
+        email=f"{MARKER}@alpha.test",
+        display_name=MARKER,
+        directory_tenant_id=f"{MARKER}-tenant",
+    )
+    connection.store_tokens(access_token=MARKER, refresh_token=MARKER)
+    connection.save()
+    return connection.pk
+
+
+@dataclass(frozen=True)
+class Case:
+    """How a route is isolated: ``make`` creates A's object whose id fills ``{id}``
+    (then B must get 404); ``params`` fill other placeholders; ``body`` is what B sends."""
+
+    make: Maker | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+
+
+COLLECTION = Case()
+COVERAGE: dict[str, Case] = {
+    "/api/v1/crm/accounts": COLLECTION,
+    "/api/v1/crm/accounts/{id}": Case(_account),
+    "/api/v1/crm/contacts": COLLECTION,
+    "/api/v1/crm/contacts/{id}": Case(_contact),
+    "/api/v1/crm/deals": COLLECTION,
+    "/api/v1/crm/deals/{id}": Case(_deal),
+    "/api/v1/crm/tasks": COLLECTION,
+    "/api/v1/crm/tasks/{id}": Case(_task),
+    "/api/v1/tokens": COLLECTION,
+    "/api/v1/tokens/{id}": Case(_token),
+    "/api/v1/members": COLLECTION,
+    "/api/v1/integrations/oauth/providers": COLLECTION,
+    "/api/v1/integrations/oauth/{provider}/authorize": Case(params={"provider": "google"}),
+    "/api/v1/integrations/oauth/{provider}/callback": Case(params={"provider": "google"}),
+    # B has no connection of its own: deleting "its" Microsoft connection must not find A's.
+    "/api/v1/integrations/oauth/{provider}": Case(params={"provider": "microsoft"}),
+    "/api/v1/integrations/connections": COLLECTION,
+    "/api/v1/integrations/connections/{id}/status": Case(_connection),
+    "/api/v1/integrations/connections/{id}/refresh": Case(_connection),
+    "/api/v1/integrations/microsoft/connections": COLLECTION,
+    "/api/v1/integrations/microsoft/connections/disconnect": Case(
+        body={"tenant_id": f"{MARKER}-tenant"}
+    ),
+}
+NOT_FOUND_WITHOUT_ID = {
+    "/api/v1/integrations/oauth/{provider}",
+    "/api/v1/integrations/microsoft/connections/disconnect",
 }
 
 SAMPLE_BODIES: dict[str, dict[str, Any]] = {
@@ -98,22 +145,21 @@ def test_another_organizations_user_gets_404_and_never_sees_the_data(
     org_a: Tenant, org_b: Tenant
 ) -> None:
     with org_a.scope():
-        ids = {path: make(org_a) for path, make in COVERAGE.items() if make is not None}
+        ids = {path: case.make(org_a) for path, case in COVERAGE.items() if case.make}
 
     charlie = APIClient()
     charlie.force_login(org_b.owner)
     for path, method in schema_operations():
-        maker = COVERAGE[path]
-        url = path.replace("{id}", str(ids[path])) if maker else path
-        body = SAMPLE_BODIES.get(method)
-        response = (
-            getattr(charlie, method)(url, body, format="json")
-            if body
-            else getattr(charlie, method)(url)
-        )
+        case = COVERAGE[path]
+        url = path
+        for name, value in {**case.params, "id": ids.get(path)}.items():
+            url = url.replace("{" + name + "}", str(value))
+        body = case.body if case.body is not None else SAMPLE_BODIES.get(method)
+        call = getattr(charlie, method)
+        response = call(url, body, format="json") if body else call(url)
         text = response.content.decode()
         assert MARKER not in text, f"{method.upper()} {url} leaked organization A's data"
-        if maker is not None:
+        if case.make is not None or (path in NOT_FOUND_WITHOUT_ID and method != "get"):
             assert response.status_code == 404, f"{method.upper()} {url} → {response.status_code}"
             assert response.json()["statusCode"] == 404
 
@@ -125,3 +171,6 @@ def test_another_organizations_user_gets_404_and_never_sees_the_data(
         assert Deal.objects.filter(name=MARKER).count() == 1
         assert Task.objects.filter(title=MARKER).count() == 1
         assert ApiToken.objects.get(description=MARKER).revoked_at is None
+        from integrations.connections.models import Connection
+
+        assert Connection.objects.get(account_id=MARKER).status == "connected"

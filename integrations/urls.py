@@ -1,0 +1,7 @@
+"""Everything under /api/v1/integrations (seed 002's contract)."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("integrations.connections.urls")),
+]
