@@ -15,8 +15,13 @@ from integrations.sandbox.client import SandboxClient
 CLIENT_ID = "6731de76-14a6-49ae-97bc-6eba6914391e"
 CLIENT_SECRET = "sandbox~secret~value"
 REDIRECT_URI = "https://app.liaison.test/oauth/microsoft/callback"
-MAIL_SCOPES = ["User.Read", "Mail.ReadWrite", "Mail.Send", "Calendars.ReadWrite",
-               "MailboxSettings.Read"]
+MAIL_SCOPES = [
+    "User.Read",
+    "Mail.ReadWrite",
+    "Mail.Send",
+    "Calendars.ReadWrite",
+    "MailboxSettings.Read",
+]
 
 
 @dataclass
@@ -27,13 +32,17 @@ class Directory:
     bob: dict[str, Any]
 
 
-def seed_directory(sandbox: SandboxClient, domain: str = "contoso.test",
-                   **tenant: Any) -> Directory:
+def seed_directory(
+    sandbox: SandboxClient, domain: str = "contoso.test", **tenant: Any
+) -> Directory:
     """An app, a tenant, Alice and Bob."""
     if not any(a["client_id"] == CLIENT_ID for a in sandbox.call("GET", "/microsoft/apps")["apps"]):
         sandbox.microsoft.create_app(CLIENT_ID, CLIENT_SECRET, [REDIRECT_URI])
-    created = sandbox.call("POST", "/microsoft/tenants",
-                           json={"domain": domain, "name": domain.split(".")[0].title(), **tenant})
+    created = sandbox.call(
+        "POST",
+        "/microsoft/tenants",
+        json={"domain": domain, "name": domain.split(".")[0].title(), **tenant},
+    )
     tid = created["tenant_id"]
     alice = sandbox.microsoft.create_user(tid, f"alice@{domain}", "Alice Archer")
     bob = sandbox.microsoft.create_user(tid, f"bob@{domain}", "Bob Baker")
@@ -47,12 +56,16 @@ def http_session(sandbox: SandboxClient) -> requests.Session:
     return session
 
 
-def msal_app(sandbox: SandboxClient, tenant: str = "organizations",
-             session: requests.Session | None = None) -> msal.ConfidentialClientApplication:
+def msal_app(
+    sandbox: SandboxClient, tenant: str = "organizations", session: requests.Session | None = None
+) -> msal.ConfidentialClientApplication:
     return msal.ConfidentialClientApplication(
-        CLIENT_ID, client_credential=CLIENT_SECRET,
+        CLIENT_ID,
+        client_credential=CLIENT_SECRET,
         authority=f"{sandbox.microsoft_login_url}/{tenant}",
-        http_client=session or http_session(sandbox), instance_discovery=False)
+        http_client=session or http_session(sandbox),
+        instance_discovery=False,
+    )
 
 
 def redirect_params(response: requests.Response) -> dict[str, str]:
@@ -67,13 +80,22 @@ def consent_form(page: str) -> tuple[str, dict[str, str]]:
     """(ctx, {upn: object id}) from the consent page's form."""
     ctx = re.search(r"name='ctx' value='([^']+)'", page)
     assert ctx, page
-    users = dict((upn, oid) for oid, upn in re.findall(
-        r"name='user' value='([^']+)'[^>]*> [^<]*<span class='muted'>([^<]+)</span>", page))
+    users = dict(
+        (upn, oid)
+        for oid, upn in re.findall(
+            r"name='user' value='([^']+)'[^>]*> [^<]*<span class='muted'>([^<]+)</span>", page
+        )
+    )
     return ctx.group(1), users
 
 
-def sign_in(sandbox: SandboxClient, app: msal.ConfidentialClientApplication,
-            scopes: list[str], *, login_hint: str | None = None) -> dict[str, Any]:
+def sign_in(
+    sandbox: SandboxClient,
+    app: msal.ConfidentialClientApplication,
+    scopes: list[str],
+    *,
+    login_hint: str | None = None,
+) -> dict[str, Any]:
     """The whole auth-code flow with auto-approve: authorize, redirect, redeem with MSAL."""
     flow = app.initiate_auth_code_flow(scopes, redirect_uri=REDIRECT_URI, login_hint=login_hint)
     leg = http_session(sandbox).get(flow["auth_uri"], allow_redirects=False)
@@ -105,18 +127,30 @@ class Graph:
 
 
 def token_for(sandbox: SandboxClient, upn: str, scopes: list[str] | None = None) -> dict[str, Any]:
-    return sandbox.call("POST", "/microsoft/tokens", json={
-        "upn": upn, "client_id": CLIENT_ID, "scopes": scopes or MAIL_SCOPES})
+    return sandbox.call(
+        "POST",
+        "/microsoft/tokens",
+        json={"upn": upn, "client_id": CLIENT_ID, "scopes": scopes or MAIL_SCOPES},
+    )
 
 
 def graph_for(sandbox: SandboxClient, upn: str, scopes: list[str] | None = None) -> Graph:
     return Graph(sandbox, token_for(sandbox, upn, scopes)["access_token"])
 
 
-def rfc822(*, sender: str, to: str, subject: str, body: str = "Hello there.",
-           message_id: str | None = None, extra: str = "") -> str:
+def rfc822(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str = "Hello there.",
+    message_id: str | None = None,
+    extra: str = "",
+) -> str:
     mid = message_id or f"<{abs(hash((sender, to, subject)))}@mail.example.test>"
-    return (f"From: Sender <{sender}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
-            f"Date: Mon, 06 Jan 2025 10:00:00 +0000\r\nMessage-ID: {mid}\r\n{extra}"
-            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-            f"{body}\r\n")
+    return (
+        f"From: Sender <{sender}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+        f"Date: Mon, 06 Jan 2025 10:00:00 +0000\r\nMessage-ID: {mid}\r\n{extra}"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"{body}\r\n"
+    )

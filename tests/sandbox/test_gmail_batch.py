@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 from typing import Any
 
@@ -145,25 +144,17 @@ def test_inner_calls_are_logged_under_their_route_names(boxes: Mailboxes) -> Non
     assert len(logged) == 3 and all(entry["user"] == "ana@acme.test" for entry in logged)
 
 
-def test_fifty_full_gets_are_served_in_under_50_ms_median(boxes: Mailboxes) -> None:
-    ids = message_ids(boxes.service(), 150)
-    assert len(ids) == 150
+def test_a_raw_fifty_call_batch_of_full_gets_answers_every_part(boxes: Mailboxes) -> None:
+    # Speed is measured by benchmarks/sandbox_serve.py, never asserted here.
+    ids = message_ids(boxes.service(), 50)
+    assert len(ids) == 50
     session = tls_session(boxes.sandbox)
     url = f"{boxes.sandbox.google_base_url}/batch/gmail/v1"
-    timings = []
-    for round_number in range(12):
-        chunk = ids[(round_number % 3) * 50 : (round_number % 3 + 1) * 50]
-        body = raw_batch(
-            [
-                (f"/google/gmail/v1/users/me/messages/{i}?format=full&alt=json", boxes.ana.token)
-                for i in chunk
-            ]
-        )
-        started = time.perf_counter()
-        answer = session.post(
-            url, data=body, headers={"Content-Type": "multipart/mixed; boundary=xyz"}
-        )
-        timings.append(time.perf_counter() - started)
-        assert answer.status_code == 200 and answer.text.count("HTTP/1.1 200 OK") == 50
-    # The whole HTTPS round trip, first fetches (parsing each message) included.
-    assert statistics.median(timings) < 0.050, timings
+    body = raw_batch(
+        [
+            (f"/google/gmail/v1/users/me/messages/{i}?format=full&alt=json", boxes.ana.token)
+            for i in ids
+        ]
+    )
+    answer = session.post(url, data=body, headers={"Content-Type": "multipart/mixed; boundary=xyz"})
+    assert answer.status_code == 200 and answer.text.count("HTTP/1.1 200 OK") == 50

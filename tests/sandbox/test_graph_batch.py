@@ -6,19 +6,26 @@ from tests.sandbox.graph_harness import CLIENT_ID, graph_for, rfc822, seed_direc
 
 
 def _deliver(sandbox, subject: str) -> dict:
-    return sandbox.microsoft.deliver("alice@contoso.test", rfc822(
-        sender="carol@partner.test", to="alice@contoso.test", subject=subject))
+    return sandbox.microsoft.deliver(
+        "alice@contoso.test",
+        rfc822(sender="carol@partner.test", to="alice@contoso.test", subject=subject),
+    )
 
 
 def test_batch_answers_each_request_with_status_headers_and_body(sandbox):
     seed_directory(sandbox)
     first, second = _deliver(sandbox, "one"), _deliver(sandbox, "two")
     graph = graph_for(sandbox, "alice@contoso.test")
-    response = graph.post("$batch", json={"requests": [
-        {"id": "1", "method": "GET", "url": f"/me/messages/{first['id']}?$select=subject"},
-        {"id": "2", "method": "GET", "url": f"me/messages/{second['id']}"},
-        {"id": "3", "method": "GET", "url": "/me/messages/AAMkAGdoesnotexist="},
-    ]})
+    response = graph.post(
+        "$batch",
+        json={
+            "requests": [
+                {"id": "1", "method": "GET", "url": f"/me/messages/{first['id']}?$select=subject"},
+                {"id": "2", "method": "GET", "url": f"me/messages/{second['id']}"},
+                {"id": "3", "method": "GET", "url": "/me/messages/AAMkAGdoesnotexist="},
+            ]
+        },
+    )
     assert response.status_code == 200
     by_id = {r["id"]: r for r in response.json()["responses"]}
     assert by_id["1"]["status"] == 200 and by_id["1"]["body"]["subject"] == "one"
@@ -32,14 +39,28 @@ def test_batch_depends_on_runs_in_order_and_fails_dependents_with_424(sandbox):
     seed_directory(sandbox)
     message = _deliver(sandbox, "flag me")
     graph = graph_for(sandbox, "alice@contoso.test")
-    response = graph.post("$batch", json={"requests": [
-        {"id": "read", "method": "GET", "url": f"/me/messages/{message['id']}?$select=isRead",
-         "dependsOn": ["mark"]},
-        {"id": "mark", "method": "PATCH", "url": f"/me/messages/{message['id']}",
-         "headers": {"Content-Type": "application/json"}, "body": {"isRead": True}},
-        {"id": "bad", "method": "GET", "url": "/me/mailFolders/nosuchfolderAA="},
-        {"id": "after-bad", "method": "GET", "url": "/me", "dependsOn": ["bad"]},
-    ]})
+    response = graph.post(
+        "$batch",
+        json={
+            "requests": [
+                {
+                    "id": "read",
+                    "method": "GET",
+                    "url": f"/me/messages/{message['id']}?$select=isRead",
+                    "dependsOn": ["mark"],
+                },
+                {
+                    "id": "mark",
+                    "method": "PATCH",
+                    "url": f"/me/messages/{message['id']}",
+                    "headers": {"Content-Type": "application/json"},
+                    "body": {"isRead": True},
+                },
+                {"id": "bad", "method": "GET", "url": "/me/mailFolders/nosuchfolderAA="},
+                {"id": "after-bad", "method": "GET", "url": "/me", "dependsOn": ["bad"]},
+            ]
+        },
+    )
     by_id = {r["id"]: r for r in response.json()["responses"]}
     assert by_id["mark"]["status"] == 200
     assert by_id["read"]["body"]["isRead"] is True
@@ -56,8 +77,14 @@ def test_batch_of_more_than_twenty_requests_answers_400(sandbox):
 
 def test_batch_write_without_content_type_answers_400(sandbox):
     seed_directory(sandbox)
-    response = graph_for(sandbox, "alice@contoso.test").post("$batch", json={"requests": [
-        {"id": "1", "method": "POST", "url": "/me/sendMail", "body": {"message": {}}}]})
+    response = graph_for(sandbox, "alice@contoso.test").post(
+        "$batch",
+        json={
+            "requests": [
+                {"id": "1", "method": "POST", "url": "/me/sendMail", "body": {"message": {}}}
+            ]
+        },
+    )
     assert response.status_code == 400
     assert "does not contain Content-Type header" in response.json()["error"]["message"]
 
@@ -88,13 +115,18 @@ def test_other_mailboxes_are_not_throttled_by_alices_traffic(sandbox):
 
 
 def test_concurrent_requests_over_the_mailbox_limit_answer_mailbox_concurrency(
-        sandbox, sandbox_server):
+    sandbox, sandbox_server
+):
     directory = seed_directory(sandbox)
     graph = graph_for(sandbox, "alice@contoso.test")
     state = sandbox_server.sandbox.microsoft
     now = sandbox_server.sandbox.now()
-    holders = [state.throttle.acquire(CLIENT_ID, directory.alice["id"], now, concurrent_limit=4,
-                                      window_limit=10000) for _ in range(4)]
+    holders = [
+        state.throttle.acquire(
+            CLIENT_ID, directory.alice["id"], now, concurrent_limit=4, window_limit=10000
+        )
+        for _ in range(4)
+    ]
     try:
         assert all(v.allowed for v in holders)
         response = graph.get("me/messages")
@@ -112,8 +144,14 @@ def test_concurrent_requests_over_the_mailbox_limit_answer_mailbox_concurrency(
 def test_throttled_batch_items_carry_their_own_429(sandbox):
     seed_directory(sandbox)
     sandbox.set_config(graph_requests_per_10min=2)
-    response = graph_for(sandbox, "alice@contoso.test").post("$batch", json={"requests": [
-        {"id": str(n), "method": "GET", "url": "/me/messages?$top=1"} for n in range(3)]})
+    response = graph_for(sandbox, "alice@contoso.test").post(
+        "$batch",
+        json={
+            "requests": [
+                {"id": str(n), "method": "GET", "url": "/me/messages?$top=1"} for n in range(3)
+            ]
+        },
+    )
     statuses = [r["status"] for r in response.json()["responses"]]
     assert statuses == [200, 200, 429]
     assert "Retry-After" in response.json()["responses"][2]["headers"]

@@ -8,8 +8,11 @@ DELTA = "me/mailFolders/inbox/messages/delta"
 
 
 def _deliver(sandbox, subject: str, folder: str = "inbox") -> dict:
-    return sandbox.microsoft.deliver("alice@contoso.test", rfc822(
-        sender="carol@partner.test", to="alice@contoso.test", subject=subject), folder=folder)
+    return sandbox.microsoft.deliver(
+        "alice@contoso.test",
+        rfc822(sender="carol@partner.test", to="alice@contoso.test", subject=subject),
+        folder=folder,
+    )
 
 
 def _round(graph, url: str, **kwargs) -> tuple[list[dict], str]:
@@ -83,8 +86,13 @@ def test_immutable_ids_in_delta_stay_the_same_after_a_move(sandbox):
     assert entries[0]["id"] == message["immutableId"]
     sandbox.microsoft.update_message("alice@contoso.test", message["id"], folder="archive")
     removed, _ = _round(graph, inbox_link, headers=headers)
-    assert removed == [{"@odata.type": "#microsoft.graph.message", "id": message["immutableId"],
-                        "@removed": {"reason": "deleted"}}]
+    assert removed == [
+        {
+            "@odata.type": "#microsoft.graph.message",
+            "id": message["immutableId"],
+            "@removed": {"reason": "deleted"},
+        }
+    ]
     archive, _ = _round(graph, "me/mailFolders/archive/messages/delta", headers=headers)
     assert [e["id"] for e in archive] == [message["immutableId"]]
 

@@ -10,8 +10,9 @@ WEEKLY = {
     "body": {"contentType": "HTML", "content": "<p>Bring numbers</p>"},
     "start": {"dateTime": "2025-03-03T10:00:00", "timeZone": "W. Europe Standard Time"},
     "end": {"dateTime": "2025-03-03T10:45:00", "timeZone": "W. Europe Standard Time"},
-    "attendees": [{"emailAddress": {"address": "bob@contoso.test", "name": "Bob Baker"},
-                   "type": "required"}],
+    "attendees": [
+        {"emailAddress": {"address": "bob@contoso.test", "name": "Bob Baker"}, "type": "required"}
+    ],
     "recurrence": {
         "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
         "range": {"type": "numbered", "startDate": "2025-03-03", "numberOfOccurrences": 10},
@@ -54,7 +55,10 @@ def test_calendar_view_expands_a_weekly_series_into_occurrences(sandbox):
     assert master["type"] == "seriesMaster"
     occurrences = _view(graph)
     assert [o["start"]["dateTime"][:16] for o in occurrences] == [
-        "2025-03-03T09:00", "2025-03-10T09:00", "2025-03-17T09:00"]
+        "2025-03-03T09:00",
+        "2025-03-10T09:00",
+        "2025-03-17T09:00",
+    ]
     assert {o["type"] for o in occurrences} == {"occurrence"}
     assert {o["seriesMasterId"] for o in occurrences} == {master["id"]}
     assert len({o["id"] for o in occurrences}) == 3
@@ -67,18 +71,26 @@ def test_daylight_saving_keeps_local_time_of_a_series(sandbox):
     later = _view(graph, startDateTime="2025-03-24T00:00:00Z", endDateTime="2025-04-08T00:00:00Z")
     # Berlin moves to summer time on 30 March: 10:00 local becomes 08:00 UTC.
     assert [o["start"]["dateTime"][:16] for o in later] == [
-        "2025-03-24T09:00", "2025-03-31T08:00", "2025-04-07T08:00"]
+        "2025-03-24T09:00",
+        "2025-03-31T08:00",
+        "2025-04-07T08:00",
+    ]
 
 
 def test_prefer_outlook_timezone_renders_times_in_that_zone(sandbox):
     seed_directory(sandbox)
     graph = graph_for(sandbox, "alice@contoso.test")
     graph.post("me/events", json=WEEKLY)
-    response = graph.get("me/calendarView", params=WINDOW,
-                         headers={"Prefer": 'outlook.timezone="Pacific Standard Time"'})
+    response = graph.get(
+        "me/calendarView",
+        params=WINDOW,
+        headers={"Prefer": 'outlook.timezone="Pacific Standard Time"'},
+    )
     first = response.json()["value"][0]
-    assert first["start"] == {"dateTime": "2025-03-03T01:00:00.0000000",
-                              "timeZone": "Pacific Standard Time"}
+    assert first["start"] == {
+        "dateTime": "2025-03-03T01:00:00.0000000",
+        "timeZone": "Pacific Standard Time",
+    }
     assert response.headers["Preference-Applied"] == 'outlook.timezone="Pacific Standard Time"'
 
 
@@ -107,11 +119,16 @@ def test_calendar_view_delta_initial_then_changes(sandbox):
     assert len(entries) == 3
     first_occurrence = entries[0]["id"]
     assert graph.delete(f"me/events/{first_occurrence}").status_code == 204
-    single = graph.post("me/events", json={**WEEKLY, "subject": "One-off", "recurrence": None,
-                                           "start": {"dateTime": "2025-03-05T15:00:00",
-                                                     "timeZone": "UTC"},
-                                           "end": {"dateTime": "2025-03-05T16:00:00",
-                                                   "timeZone": "UTC"}}).json()
+    single = graph.post(
+        "me/events",
+        json={
+            **WEEKLY,
+            "subject": "One-off",
+            "recurrence": None,
+            "start": {"dateTime": "2025-03-05T15:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2025-03-05T16:00:00", "timeZone": "UTC"},
+        },
+    ).json()
     changes, next_link = _delta_round(graph, delta_link)
     removed = [e["id"] for e in changes if "@removed" in e]
     updated = {e["id"]: e for e in changes if "@removed" not in e}
@@ -126,7 +143,8 @@ def test_calendar_view_delta_initial_then_changes(sandbox):
 def test_calendar_view_delta_rejects_select(sandbox):
     seed_directory(sandbox)
     response = graph_for(sandbox, "alice@contoso.test").get(
-        "me/calendarView/delta", params={**WINDOW, "$select": "subject"})
+        "me/calendarView/delta", params={**WINDOW, "$select": "subject"}
+    )
     assert response.status_code == 400
 
 
@@ -138,9 +156,14 @@ def test_filled_calendar_has_a_series_with_a_skipped_and_a_moved_week(sandbox):
     masters = [e for e in events if e["type"] == "seriesMaster"]
     assert masters and masters[0]["recurrence"]["pattern"]["type"] == "weekly"
     now = sandbox.now()[:10]
-    instances = graph.get(f"me/events/{masters[0]['id']}/instances", params={
-        "startDateTime": "2000-01-01T00:00:00Z", "endDateTime": f"{now}T00:00:00Z",
-        "$top": 50}).json()["value"]
+    instances = graph.get(
+        f"me/events/{masters[0]['id']}/instances",
+        params={
+            "startDateTime": "2000-01-01T00:00:00Z",
+            "endDateTime": f"{now}T00:00:00Z",
+            "$top": 50,
+        },
+    ).json()["value"]
     types = [i["type"] for i in instances]
     assert "exception" in types
     assert all(i["seriesMasterId"] == masters[0]["id"] for i in instances)
@@ -148,10 +171,14 @@ def test_filled_calendar_has_a_series_with_a_skipped_and_a_moved_week(sandbox):
 
 def test_responding_to_an_invitation_sets_the_attendee_status(sandbox):
     seed_directory(sandbox)
-    invite = sandbox.microsoft.create_event("alice@contoso.test", {
-        **{k: WEEKLY[k] for k in ("subject", "start", "end")},
-        "organizer": {"emailAddress": {"name": "Bob Baker", "address": "bob@contoso.test"}},
-        "attendees": [{"emailAddress": {"address": "alice@contoso.test", "name": "Alice"}}]})
+    invite = sandbox.microsoft.create_event(
+        "alice@contoso.test",
+        {
+            **{k: WEEKLY[k] for k in ("subject", "start", "end")},
+            "organizer": {"emailAddress": {"name": "Bob Baker", "address": "bob@contoso.test"}},
+            "attendees": [{"emailAddress": {"address": "alice@contoso.test", "name": "Alice"}}],
+        },
+    )
     graph = graph_for(sandbox, "alice@contoso.test")
     assert graph.post(f"me/events/{invite['id']}/accept", json={"comment": "ok"}).status_code == 202
     event = graph.get(f"me/events/{invite['id']}").json()

@@ -16,8 +16,12 @@ IMMUTABLE = {"Prefer": 'IdType="ImmutableId"'}
 
 
 def _deliver(sandbox, upn: str, subject: str, **kwargs):
-    raw = rfc822(sender=kwargs.pop("sender", "carol@partner.test"), to=upn, subject=subject,
-                 **{k: kwargs.pop(k) for k in ("body", "message_id", "extra") if k in kwargs})
+    raw = rfc822(
+        sender=kwargs.pop("sender", "carol@partner.test"),
+        to=upn,
+        subject=subject,
+        **{k: kwargs.pop(k) for k in ("body", "message_id", "extra") if k in kwargs},
+    )
     return sandbox.microsoft.deliver(upn, raw, **kwargs)
 
 
@@ -58,8 +62,9 @@ def test_missing_mail_scope_answers_403_error_access_denied(sandbox):
 
 def test_shared_mailbox_is_open_to_delegates_and_403_to_others(sandbox):
     directory = seed_directory(sandbox)
-    sandbox.microsoft.create_shared_mailbox(directory.tenant_id, "sales@contoso.test",
-                                            "Sales Team", ["alice@contoso.test"])
+    sandbox.microsoft.create_shared_mailbox(
+        directory.tenant_id, "sales@contoso.test", "Sales Team", ["alice@contoso.test"]
+    )
     _deliver(sandbox, "sales@contoso.test", "Shared hello")
     scopes = ["User.Read", "Mail.Read.Shared"]
     alice = graph_for(sandbox, "alice@contoso.test", scopes)
@@ -84,22 +89,31 @@ def test_well_known_folders_report_total_and_unread_counts(sandbox):
     assert {"Inbox", "Sent Items", "Archive", "Drafts", "Deleted Items", "Junk Email"} <= set(names)
     inbox = graph.get("me/mailFolders/inbox").json()
     assert (inbox["displayName"], inbox["totalItemCount"], inbox["unreadItemCount"]) == (
-        "Inbox", 2, 1)
+        "Inbox",
+        2,
+        1,
+    )
     assert graph.get("me/mailFolders/JunkEmail").json()["totalItemCount"] == 1
     assert graph.get("me/mailFolders/inbox/childFolders").json()["value"] == []
 
 
 def test_message_json_is_derived_from_the_rfc5322_source(sandbox):
     seed_directory(sandbox)
-    _deliver(sandbox, "alice@contoso.test", "Quarterly review",
-             body="Numbers attached.", message_id="<q1@partner.test>",
-             extra="Cc: Dan <dan@partner.test>\r\nImportance: high\r\n")
+    _deliver(
+        sandbox,
+        "alice@contoso.test",
+        "Quarterly review",
+        body="Numbers attached.",
+        message_id="<q1@partner.test>",
+        extra="Cc: Dan <dan@partner.test>\r\nImportance: high\r\n",
+    )
     graph = graph_for(sandbox, "alice@contoso.test")
     message = graph.get("me/messages").json()["value"][0]
     assert message["internetMessageId"] == "<q1@partner.test>"
     assert message["from"] == {"emailAddress": {"name": "Sender", "address": "carol@partner.test"}}
-    assert message["toRecipients"] == [{"emailAddress": {"name": "alice@contoso.test",
-                                                         "address": "alice@contoso.test"}}]
+    assert message["toRecipients"] == [
+        {"emailAddress": {"name": "alice@contoso.test", "address": "alice@contoso.test"}}
+    ]
     assert message["ccRecipients"][0]["emailAddress"]["name"] == "Dan"
     assert message["importance"] == "high" and message["bodyPreview"] == "Numbers attached."
     assert message["body"]["contentType"] == "text"
@@ -107,10 +121,16 @@ def test_message_json_is_derived_from_the_rfc5322_source(sandbox):
     assert message["flag"] == {"flagStatus": "notFlagged"} and message["isRead"] is False
     assert message["@odata.etag"] == f'W/"{message["changeKey"]}"'
     assert "internetMessageHeaders" not in message
-    selected = graph.get(f"me/messages/{message['id']}",
-                         params={"$select": "subject,internetMessageHeaders"}).json()
-    assert set(selected) == {"@odata.context", "@odata.etag", "id", "subject",
-                             "internetMessageHeaders"}
+    selected = graph.get(
+        f"me/messages/{message['id']}", params={"$select": "subject,internetMessageHeaders"}
+    ).json()
+    assert set(selected) == {
+        "@odata.context",
+        "@odata.etag",
+        "id",
+        "subject",
+        "internetMessageHeaders",
+    }
     assert {"name": "Importance", "value": "high"} in selected["internetMessageHeaders"]
 
 
@@ -127,12 +147,15 @@ def test_prefer_body_content_type_converts_the_body(sandbox):
 def test_list_pages_with_top_and_next_link_newest_first(sandbox):
     seed_directory(sandbox)
     for day in range(1, 6):
-        sandbox.microsoft.deliver("alice@contoso.test", rfc822(
-            sender="x@partner.test", to="alice@contoso.test", subject=f"m{day}"),
-            received_date_time=f"2025-01-0{day}T09:00:00+00:00")
+        sandbox.microsoft.deliver(
+            "alice@contoso.test",
+            rfc822(sender="x@partner.test", to="alice@contoso.test", subject=f"m{day}"),
+            received_date_time=f"2025-01-0{day}T09:00:00+00:00",
+        )
     graph = graph_for(sandbox, "alice@contoso.test")
-    page = graph.get("me/mailFolders/inbox/messages",
-                     params={"$top": 2, "$select": "subject,receivedDateTime"}).json()
+    page = graph.get(
+        "me/mailFolders/inbox/messages", params={"$top": 2, "$select": "subject,receivedDateTime"}
+    ).json()
     subjects = [m["subject"] for m in page["value"]]
     while "@odata.nextLink" in page:
         page = graph.get(page["@odata.nextLink"]).json()
@@ -156,9 +179,11 @@ def test_filter_subset_and_orderby(sandbox):
     assert subjects("from/emailAddress/address eq 'DAVE@partner.test'") == ["from dave"]
     assert subjects("isRead eq true or hasAttachments eq true") == ["from dave"]
     assert subjects("receivedDateTime ge 2000-01-01T00:00:00Z and isRead eq false") == [
-        "from carol"]
-    assert subjects("receivedDateTime ge 2000-01-01T00:00:00Z",
-                    **{"$orderby": "receivedDateTime desc"}) == ["from carol", "from dave"]
+        "from carol"
+    ]
+    assert subjects(
+        "receivedDateTime ge 2000-01-01T00:00:00Z", **{"$orderby": "receivedDateTime desc"}
+    ) == ["from carol", "from dave"]
 
 
 def test_search_matches_free_text_and_property_restrictions(sandbox):
@@ -182,15 +207,17 @@ def test_search_matches_free_text_and_property_restrictions(sandbox):
 def test_orderby_not_leading_the_filter_answers_inefficient_filter(sandbox):
     seed_directory(sandbox)
     response = graph_for(sandbox, "alice@contoso.test").get(
-        "me/messages", params={"$filter": "isRead eq false", "$orderby": "receivedDateTime desc"})
+        "me/messages", params={"$filter": "isRead eq false", "$orderby": "receivedDateTime desc"}
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "InefficientFilter"
 
 
 def test_unknown_select_property_answers_400(sandbox):
     seed_directory(sandbox)
-    response = graph_for(sandbox, "alice@contoso.test").get("me/messages",
-                                                          params={"$select": "nonsense"})
+    response = graph_for(sandbox, "alice@contoso.test").get(
+        "me/messages", params={"$select": "nonsense"}
+    )
     assert response.status_code == 400
     assert "Could not find a property named 'nonsense'" in response.json()["error"]["message"]
 
@@ -218,8 +245,10 @@ def test_patch_read_flag_and_categories(sandbox):
     _deliver(sandbox, "alice@contoso.test", "patch me")
     graph = graph_for(sandbox, "alice@contoso.test")
     message = graph.get("me/messages").json()["value"][0]
-    updated = graph.patch(f"me/messages/{message['id']}", json={
-        "isRead": True, "flag": {"flagStatus": "flagged"}, "categories": ["Deal"]}).json()
+    updated = graph.patch(
+        f"me/messages/{message['id']}",
+        json={"isRead": True, "flag": {"flagStatus": "flagged"}, "categories": ["Deal"]},
+    ).json()
     assert updated["isRead"] is True and updated["flag"]["flagStatus"] == "flagged"
     assert updated["categories"] == ["Deal"] and updated["changeKey"] != message["changeKey"]
     rows = sandbox.microsoft.messages("alice@contoso.test")["messages"]
@@ -250,8 +279,14 @@ def test_filled_mailbox_maps_generator_folders_to_well_known_folders(sandbox):
     seed_directory(sandbox)
     sandbox.microsoft.fill("alice@contoso.test", seed=11, count=60)
     rows = sandbox.microsoft.messages("alice@contoso.test")["messages"]
-    assert {r["folder"] for r in rows} <= {"inbox", "sentitems", "archive", "junkemail",
-                                           "deleteditems", "drafts"}
+    assert {r["folder"] for r in rows} <= {
+        "inbox",
+        "sentitems",
+        "archive",
+        "junkemail",
+        "deleteditems",
+        "drafts",
+    }
     graph = graph_for(sandbox, "alice@contoso.test")
     total = sum(f["totalItemCount"] for f in graph.get("me/mailFolders").json()["value"])
     assert total == len(rows) == 60

@@ -69,11 +69,24 @@ def _expiry(minutes: int) -> str:
     return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
 
 
-def _subscribe(graph, url: str, resource: str = "me/mailFolders('Inbox')/messages",
-               minutes: int = 4000, **extra):
-    return graph.post("subscriptions", json={
-        "changeType": "created,updated,deleted", "notificationUrl": url, "resource": resource,
-        "expirationDateTime": _expiry(minutes), "clientState": "liaison-secret", **extra})
+def _subscribe(
+    graph,
+    url: str,
+    resource: str = "me/mailFolders('Inbox')/messages",
+    minutes: int = 4000,
+    **extra,
+):
+    return graph.post(
+        "subscriptions",
+        json={
+            "changeType": "created,updated,deleted",
+            "notificationUrl": url,
+            "resource": resource,
+            "expirationDateTime": _expiry(minutes),
+            "clientState": "liaison-secret",
+            **extra,
+        },
+    )
 
 
 def test_subscription_handshake_then_notification_with_client_state(sandbox, listener):
@@ -84,8 +97,10 @@ def test_subscription_handshake_then_notification_with_client_state(sandbox, lis
     subscription = created.json()
     assert listener.validations and listener.validations[0].startswith("Validation: ")
     assert subscription["changeType"] == "created,updated,deleted"
-    delivered = sandbox.microsoft.deliver("alice@contoso.test", rfc822(
-        sender="carol@partner.test", to="alice@contoso.test", subject="ping"))
+    delivered = sandbox.microsoft.deliver(
+        "alice@contoso.test",
+        rfc822(sender="carol@partner.test", to="alice@contoso.test", subject="ping"),
+    )
     note = listener.notifications.get(timeout=10)["value"][0]
     assert note["subscriptionId"] == subscription["id"]
     assert note["clientState"] == "liaison-secret" and note["changeType"] == "created"
@@ -99,10 +114,15 @@ def test_changes_outside_the_subscribed_folder_do_not_notify(sandbox, listener):
     seed_directory(sandbox)
     graph = graph_for(sandbox, "alice@contoso.test")
     assert _subscribe(graph, listener.url).status_code == 201
-    sandbox.microsoft.deliver("alice@contoso.test", rfc822(
-        sender="c@partner.test", to="alice@contoso.test", subject="archived"), folder="archive")
-    sandbox.microsoft.deliver("alice@contoso.test", rfc822(
-        sender="c@partner.test", to="alice@contoso.test", subject="inbox"))
+    sandbox.microsoft.deliver(
+        "alice@contoso.test",
+        rfc822(sender="c@partner.test", to="alice@contoso.test", subject="archived"),
+        folder="archive",
+    )
+    sandbox.microsoft.deliver(
+        "alice@contoso.test",
+        rfc822(sender="c@partner.test", to="alice@contoso.test", subject="inbox"),
+    )
     note = listener.notifications.get(timeout=10)["value"][0]
     assert note["changeType"] == "created"
     assert listener.notifications.empty()
@@ -132,8 +152,7 @@ def test_renew_and_delete_a_subscription(sandbox, listener):
     graph = graph_for(sandbox, "alice@contoso.test")
     subscription = _subscribe(graph, listener.url, resource="me/events").json()
     later = _expiry(9000)
-    renewed = graph.patch(f"subscriptions/{subscription['id']}",
-                          json={"expirationDateTime": later})
+    renewed = graph.patch(f"subscriptions/{subscription['id']}", json={"expirationDateTime": later})
     assert renewed.status_code == 200
     assert renewed.json()["expirationDateTime"][:16] == later[:16]
     assert graph.delete(f"subscriptions/{subscription['id']}").status_code == 204
@@ -144,9 +163,14 @@ def test_event_subscription_notifies_on_a_new_event(sandbox, listener):
     seed_directory(sandbox)
     graph = graph_for(sandbox, "alice@contoso.test")
     assert _subscribe(graph, listener.url, resource="/me/events").status_code == 201
-    event = graph.post("me/events", json={
-        "subject": "Call", "start": {"dateTime": "2025-05-05T10:00:00", "timeZone": "UTC"},
-        "end": {"dateTime": "2025-05-05T10:30:00", "timeZone": "UTC"}}).json()
+    event = graph.post(
+        "me/events",
+        json={
+            "subject": "Call",
+            "start": {"dateTime": "2025-05-05T10:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2025-05-05T10:30:00", "timeZone": "UTC"},
+        },
+    ).json()
     note = listener.notifications.get(timeout=10)["value"][0]
     assert note["resourceData"]["@odata.type"] == "#Microsoft.Graph.Event"
     assert note["resourceData"]["id"] == event["id"] and note["changeType"] == "created"
@@ -154,7 +178,8 @@ def test_event_subscription_notifies_on_a_new_event(sandbox, listener):
 
 def test_public_http_notification_url_is_rejected(sandbox):
     seed_directory(sandbox)
-    response = _subscribe(graph_for(sandbox, "alice@contoso.test"),
-                          "http://hooks.example.test/graph")
+    response = _subscribe(
+        graph_for(sandbox, "alice@contoso.test"), "http://hooks.example.test/graph"
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "ValidationError"

@@ -1,0 +1,117 @@
+"""The invitation link: join when signed in, sign up or sign in first otherwise."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from crm import services
+from crm.models import Invitation, Membership, Role
+from tests.conftest import Tenant
+from tests.factories import PASSWORD
+
+
+@pytest.fixture
+def invitation(org_a: Tenant) -> Invitation:
+    with org_a.scope():
+        return services.invitation_create(
+            email="charlie@beta.test", role=Role.ADMIN, invited_by=org_a.owner
+        )
+
+
+def test_a_signed_in_user_joins_and_switches_to_the_organization(
+    charlie: Client, org_a: Tenant, org_b: Tenant, invitation: Invitation
+) -> None:
+    url = reverse("invitation_accept", args=[invitation.key])
+    assert "Join Alpha Sales" in charlie.get(url).content.decode()
+
+    response = charlie.post(url)
+
+    assert response["Location"] == reverse("home")
+    joined = Membership.objects.get(user=org_b.owner, organization=org_a.organization)
+    assert joined.role == Role.ADMIN
+    assert charlie.session["organization_id"] == org_a.organization.pk
+    assert "Alpha Sales" in charlie.get(reverse("home")).content.decode()
+
+
+def test_anonymous_visitors_are_offered_signup_with_the_key_kept(
+    client: Client, invitation: Invitation
+) -> None:
+    response = client.get(reverse("invitation_accept", args=[invitation.key]))
+
+    body = response.content.decode()
+    assert reverse("account_signup") in body
+    assert f"{reverse('account_login')}?next=/invitations/{invitation.key}/" in body
+    assert client.session["invitation_key"] == invitation.key
+
+
+def test_signing_up_through_the_link_joins_the_inviting_organization(
+    client: Client, org_a: Tenant, invitation: Invitation
+) -> None:
+    client.get(reverse("invitation_accept", args=[invitation.key]))
+    assert "accepting an invitation" in client.get(reverse("account_signup")).content.decode()
+
+    client.post(
+        reverse("account_signup"),
+        {
+            "email": "newbie@gamma.test",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "first_name": "New",
+            "last_name": "Bie",
+        },
+    )
+
+    joined = Membership.objects.get(user__email="newbie@gamma.test")
+    assert (joined.organization_id, joined.role) == (org_a.organization.pk, Role.ADMIN)
+
+
+def test_signing_in_through_the_link_comes_back_to_accept(
+    client: Client, org_b: Tenant, invitation: Invitation
+) -> None:
+    accept_url = reverse("invitation_accept", args=[invitation.key])
+    client.get(accept_url)
+
+    response = client.post(
+        f"{reverse('account_login')}?next={accept_url}",
+        {"login": "charlie@beta.test", "password": PASSWORD},
+    )
+
+    assert response["Location"] == accept_url
+
+
+def test_an_expired_invitation_says_so(charlie: Client, invitation: Invitation) -> None:
+    Invitation.objects.unscoped().filter(pk=invitation.pk).update(
+        expires_at=timezone.now() - timedelta(days=1)
+    )
+
+    response = charlie.post(reverse("invitation_accept", args=[invitation.key]))
+
+    assert response.status_code == 410
+    assert "This invitation has expired" in response.content.decode()
+    assert not Membership.objects.filter(
+        organization=invitation.organization_id, user__email="charlie@beta.test"
+    ).exists()
+
+
+def test_a_used_invitation_says_so(
+    charlie: Client, client: Client, org_b: Tenant, invitation: Invitation
+) -> None:
+    charlie.post(reverse("invitation_accept", args=[invitation.key]))
+
+    response = client.get(reverse("invitation_accept", args=[invitation.key]))
+
+    assert response.status_code == 410
+    assert "This invitation was already used" in response.content.decode()
+    assert "invitation_key" not in client.session
+
+
+def test_an_unknown_key_is_a_404(client: Client, db: None) -> None:
+    response = client.get(reverse("invitation_accept", args=["no-such-key"]))
+
+    assert response.status_code == 404
+    assert "This invitation link is not valid" in response.content.decode()
