@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "crm",
     "integrations.connections",
+    "integrations.mail",
     "integrations.sandbox",
 ]
 

@@ -33,7 +33,8 @@ class TenantMiddleware:
     """Runs each request in one transaction, as the organization chosen in the session.
 
     The transaction is where PostgreSQL's ``SET LOCAL app.organization_id`` lives; an unhandled
-    error (500) rolls it back, and the API's error handler rolls back the errors it renders. API requests with a bearer token get their organization later, in the API base view.
+    error (500) rolls it back, and the API's error handler rolls back the errors it renders.
+    API requests with a bearer token get their organization later, in the API base view.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -49,6 +50,6 @@ class TenantMiddleware:
             if request.user.is_superuser and request.path.startswith(ADMIN_PREFIX):
                 scope.enter_context(all_tenants())
             response = self.get_response(request)
-            if response.status_code == 500:  # an unhandled error; handled ones decided already
+            if response.status_code == 500:  # unhandled; handled errors decided already
                 transaction.set_rollback(True)
         return response

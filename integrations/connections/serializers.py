@@ -51,7 +51,7 @@ class ConnectionSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
 
 class RefreshResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
     message = serializers.CharField()
-    expiresAt = serializers.DateTimeField()  # noqa: N815 - the seed's field name
+    expiresAt = serializers.DateTimeField()
     connection = ConnectionSerializer()
 
 

@@ -58,7 +58,7 @@ def _all_rows_as_text() -> str:
     chunks = []
     with all_tenants(), db.cursor() as cursor:
         for table in db.introspection.table_names():
-            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - table names from the schema
+            cursor.execute(f'SELECT * FROM "{table}"')
             chunks.extend(repr(row) for row in cursor.fetchall())
     return "\n".join(chunks)
 
@@ -139,7 +139,7 @@ def test_two_concurrent_refreshes_leave_a_working_token(
             barrier.wait()
             with tenant_context(org_a.organization):
                 services.connection_refresh(connection=connection, force=True)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             db.close()

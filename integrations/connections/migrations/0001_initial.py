@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import integrations.connections.models
 from django.conf import settings
 from django.db import migrations, models
+
+import integrations.connections.models
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,109 @@
+"""How mail meets the CRM: thread links, manual address rules, the blocklist."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from crm.tenancy import TenantOwned
+from integrations.mail.models.messages import MailThread
+
+
+class LinkSource(models.TextChoices):
+    AUTOMATIC = "automatic", "Matched automatically"
+    MANUAL = "manual", "Linked by hand"
+    RULE = "rule", "Address rule"
+
+
+class ThreadLink(TenantOwned):
+    """A thread shown on a contact's, account's or deal's timeline (exactly one of them)."""
+
+    thread = models.ForeignKey(MailThread, on_delete=models.CASCADE, related_name="links")
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    account = models.ForeignKey(
+        "crm.Account", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    deal = models.ForeignKey(
+        "crm.Deal", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=10, choices=LinkSource.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(contact__isnull=False, account__isnull=True, deal__isnull=True)
+                    | models.Q(contact__isnull=True, account__isnull=False, deal__isnull=True)
+                    | models.Q(contact__isnull=True, account__isnull=True, deal__isnull=False)
+                ),
+                name="thread_link_one_entity",
+            ),
+            models.UniqueConstraint(
+                fields=["thread", "contact"],
+                condition=models.Q(contact__isnull=False),
+                name="unique_thread_contact",
+            ),
+            models.UniqueConstraint(
+                fields=["thread", "account"],
+                condition=models.Q(account__isnull=False),
+                name="unique_thread_account",
+            ),
+            models.UniqueConstraint(
+                fields=["thread", "deal"],
+                condition=models.Q(deal__isnull=False),
+                name="unique_thread_deal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Thread {self.thread_id} link ({self.source})"
+
+
+class AddressRule(TenantOwned):
+    """A person said: mail with this address belongs to this record (seed 002 /email/match)."""
+
+    address = models.CharField(max_length=254)
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    account = models.ForeignKey(
+        "crm.Account", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    deal = models.ForeignKey(
+        "crm.Deal", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["address"]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class BlocklistEntry(TenantOwned):
+    """An address (``a@b.com``) or a domain (``@b.com``, subdomains included) never stored."""
+
+    value = models.CharField(max_length=254)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["value"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "value"], name="unique_blocklist_value")
+        ]
+
+    def __str__(self) -> str:
+        return self.value

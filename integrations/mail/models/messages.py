@@ -1,0 +1,150 @@
+"""Threads, messages (one per RFC Message-ID per organization), per-mailbox copies, participants
+and attachments."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from crm.tenancy import TenantOwned
+from integrations.mail.models.mailboxes import Mailbox
+
+
+class MailThread(TenantOwned):
+    """A conversation, across every mailbox of the organization that holds part of it."""
+
+    subject = models.CharField(max_length=998, blank=True)
+    first_message_at = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    message_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_message_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject or f"Thread {self.pk}"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+    INTERNAL = "internal", "Internal"
+
+
+class Message(TenantOwned):
+    """One e-mail, stored once per organization however many mailboxes hold a copy."""
+
+    rfc_message_id = models.CharField(max_length=998)
+    thread = models.ForeignKey(MailThread, on_delete=models.CASCADE, related_name="messages")
+    subject = models.TextField(blank=True)
+    sent_at = models.DateTimeField(db_index=True)
+    from_address = models.CharField(max_length=254, blank=True)
+    from_name = models.CharField(max_length=255, blank=True)
+    snippet = models.CharField(max_length=300, blank=True)
+    text_body = models.TextField(blank=True)
+    html_body = models.TextField(blank=True)
+    body_fetched = models.BooleanField(default=True)
+    size = models.PositiveIntegerField(default=0)
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    has_attachments = models.BooleanField(default=False)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "rfc_message_id"], name="unique_message_per_organization"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subject[:80] or self.rfc_message_id
+
+
+class MessageCopy(TenantOwned):
+    """A message as one mailbox holds it: provider ids, folders/labels and flags."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="copies")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="copies")
+    provider_message_id = models.CharField(max_length=512)
+    provider_thread_id = models.CharField(max_length=512, blank=True)
+    folder_ids = models.JSONField(default=list, blank=True)
+    is_read = models.BooleanField(default=False)
+    is_starred = models.BooleanField(default=False)
+    is_archived = models.BooleanField(default=False)
+    in_inbox = models.BooleanField(default=False)
+    in_sent = models.BooleanField(default=False)
+    received_at = models.DateTimeField(db_index=True)
+    # Local flag changes waiting to be written to the provider; a sync never overwrites them.
+    pending_flags = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mailbox", "provider_message_id"], name="unique_copy_per_mailbox"
+            )
+        ]
+        indexes = [models.Index(fields=["mailbox", "-received_at"], name="copy_mailbox_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox_id}:{self.provider_message_id}"
+
+
+class ParticipantRole(models.TextChoices):
+    FROM = "from", "From"
+    TO = "to", "To"
+    CC = "cc", "Cc"
+    BCC = "bcc", "Bcc"
+    REPLY_TO = "reply_to", "Reply-To"
+
+
+class Participant(TenantOwned):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="participants")
+    role = models.CharField(max_length=10, choices=ParticipantRole.choices)
+    address = models.CharField(max_length=254, db_index=True)
+    name = models.CharField(max_length=255, blank=True)
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    account = models.ForeignKey(
+        "crm.Account", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["message", "position"]
+        indexes = [models.Index(fields=["organization", "address"], name="participant_address_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.address}"
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    return f"attachments/{instance.organization_id}/{instance.message_id}/{instance.pk or 'new'}"
+
+
+class Attachment(TenantOwned):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    copy = models.ForeignKey(
+        MessageCopy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    provider_attachment_id = models.CharField(max_length=1024, blank=True)
+    part_id = models.CharField(max_length=64, blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    size = models.PositiveIntegerField(default=0)
+    content_id = models.CharField(max_length=255, blank=True)
+    is_inline = models.BooleanField(default=False)
+    content = models.FileField(upload_to=_attachment_path, blank=True, max_length=500)
+
+    class Meta:
+        ordering = ["message", "id"]
+
+    def __str__(self) -> str:
+        return self.filename or f"Attachment {self.pk}"
