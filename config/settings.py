@@ -146,7 +146,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.connections.tasks.connections_refresh_due",
         "schedule": 60.0,
     },
+    "poll-due-mailboxes": {"task": "integrations.mail.tasks.mailboxes_poll_due", "schedule": 60.0},
+    "resume-stuck-sync-runs": {"task": "integrations.mail.tasks.sync_runs_recover", "schedule": 60.0},
+    "retry-failed-messages": {
+        "task": "integrations.mail.tasks.sync_failures_retry",
+        "schedule": 900.0,
+    },
 }
+MAIL_POLL_SECONDS = env.int("MAIL_POLL_SECONDS", default=300)
+MAIL_PUSH_POLL_SECONDS = env.int("MAIL_PUSH_POLL_SECONDS", default=3600)
+# A sync run whose worker has not beaten for this long is resumed by another worker.
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=90)
 
 # --- Auth (django-allauth, e-mail only) ----------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -290,3 +300,26 @@ LOGGING = {
         },
     },
 }
+
+# --- Push -----------------------------------------------------------------------------------
+# Gmail: users.watch publishes to this Cloud Pub/Sub topic (projects/P/topics/T), whose push
+# subscription (with authentication) POSTs to SITE_URL/api/v1/integrations/webhooks/google.
+# Empty: no Gmail push, polling only.
+GOOGLE_PUBSUB_TOPIC = env.str("GOOGLE_PUBSUB_TOPIC", default="")
+# The push subscription's OIDC audience; empty: the webhook URL (Pub/Sub's own default).
+GOOGLE_PUSH_AUDIENCE = env.str("GOOGLE_PUSH_AUDIENCE", default="")
+GOOGLE_PUSH_JWKS_URL = env.str(
+    "GOOGLE_PUSH_JWKS_URL", default="https://www.googleapis.com/oauth2/v3/certs"
+)
+# Accepted with and without https://, as Google issues both.
+GOOGLE_PUSH_ISSUER = env.str("GOOGLE_PUSH_ISSUER", default="https://accounts.google.com")
+# The push subscription's service account; set, the token's verified e-mail must be this one.
+GOOGLE_PUSH_SERVICE_ACCOUNT = env.str("GOOGLE_PUSH_SERVICE_ACCOUNT", default="")
+# Microsoft: Graph subscriptions notify SITE_URL/api/v1/integrations/webhooks/microsoft, which
+# Microsoft must reach over HTTPS.
+MICROSOFT_PUSH_ENABLED = env.bool("MICROSOFT_PUSH_ENABLED", default=False)
+CELERY_BEAT_SCHEDULE["renew-push-channels"] = {
+    "task": "integrations.mail.tasks_push.push_renew_due",
+    "schedule": 3600.0,
+}
+CELERY_IMPORTS = ["integrations.mail.tasks_push"]

@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("integrations.connections.urls")),
+    path("", include("integrations.mail.urls")),
 ]

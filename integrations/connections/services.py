@@ -22,6 +22,7 @@ from integrations.connections.models import (
     OAuthPurpose,
     OAuthState,
 )
+from integrations.connections.signals import connection_connected
 from integrations.providers.base import (
     InvalidGrant,
     OAuthProvider,
@@ -259,6 +260,7 @@ def connection_upsert(
     connection.status = ConnectionStatus.CONNECTED
     connection.connected_at = timezone.now()
     connection.save()
+    connection_connected.send(sender=Connection, connection=connection)
     return connection
 
 

@@ -1,3 +1,6 @@
+import importlib
+import importlib.util
+
 from django.apps import AppConfig
 
 
@@ -6,3 +9,8 @@ class MailConfig(AppConfig):
     label = "mail"
     verbose_name = "Mail"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        for module in ("integrations.mail.receivers", "integrations.mail.signals"):
+            if importlib.util.find_spec(module) is not None:
+                importlib.import_module(module)

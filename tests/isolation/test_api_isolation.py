@@ -2,128 +2,36 @@
 
 Organization A gets one of everything, each carrying the marker ``alpha-secret``. Charlie (owner
 of B) then calls every operation: on routes with an id he gets a 404 in the error format, and no
-list or other response ever contains the marker. A route missing from ``COVERAGE`` fails the test,
-so a new endpoint cannot ship without saying how it is isolated.
+list or other response ever contains the marker. A route without a case (``CASES`` of
+``tests/isolation/cases*.py``) fails the test, so no endpoint ships without saying how it is
+isolated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+import importlib
+import pkgutil
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from crm import services
+import tests.isolation
 from tests.conftest import Tenant
-from tests.factories import (
-    AccountDomainFactory,
-    AccountFactory,
-    ContactEmailFactory,
-    ContactFactory,
-    DealFactory,
-    TaskFactory,
-)
+from tests.isolation.cases import MARKER, SAMPLE_BODIES, Case
 
 pytestmark = pytest.mark.django_db
 
-MARKER = "alpha-secret"
 
-Maker = Callable[[Tenant], Any]
-
-
-def _contact(tenant: Tenant) -> Any:
-    contact = ContactFactory(first_name=MARKER, last_name=MARKER)
-    ContactEmailFactory(contact=contact, email=f"{MARKER}@alpha.test")
-    return contact.pk
+def all_cases() -> dict[str, Case]:
+    merged: dict[str, Case] = {}
+    for module in pkgutil.iter_modules(tests.isolation.__path__):
+        if module.name == "cases" or module.name.startswith("cases_"):
+            merged |= importlib.import_module(f"tests.isolation.{module.name}").CASES
+    return merged
 
 
-def _account(tenant: Tenant) -> Any:
-    account = AccountFactory(name=MARKER)
-    AccountDomainFactory(account=account, domain=f"{MARKER}.test")
-    return account.pk
-
-
-def _deal(tenant: Tenant) -> Any:
-    return DealFactory(name=MARKER).pk
-
-
-def _task(tenant: Tenant) -> Any:
-    return TaskFactory(title=MARKER, notes=MARKER).pk
-
-
-def _token(tenant: Tenant) -> Any:
-    return services.api_token_issue(user=tenant.owner, description=MARKER, scopes=["read"]).token.pk
-
-
-def _connection(tenant: Tenant) -> Any:
-    from integrations.connections.models import Connection, DirectoryTenant
-
-    DirectoryTenant.objects.get_or_create(tenant_id=f"{MARKER}-tenant")
-    existing = Connection.objects.filter(account_id=MARKER).first()
-    if existing is not None:
-        return existing.pk
-    connection = Connection(
-        user=tenant.owner,
-        provider="microsoft",
-        account_id=MARKER,
-        email=f"{MARKER}@alpha.test",
-        display_name=MARKER,
-        directory_tenant_id=f"{MARKER}-tenant",
-    )
-    connection.store_tokens(access_token=MARKER, refresh_token=MARKER)
-    connection.save()
-    return connection.pk
-
-
-@dataclass(frozen=True)
-class Case:
-    """How a route is isolated: ``make`` creates A's object whose id fills ``{id}``
-    (then B must get 404); ``params`` fill other placeholders; ``body`` is what B sends."""
-
-    make: Maker | None = None
-    params: dict[str, str] = field(default_factory=dict)
-    body: dict[str, Any] | None = None
-
-
-COLLECTION = Case()
-COVERAGE: dict[str, Case] = {
-    "/api/v1/crm/accounts": COLLECTION,
-    "/api/v1/crm/accounts/{id}": Case(_account),
-    "/api/v1/crm/contacts": COLLECTION,
-    "/api/v1/crm/contacts/{id}": Case(_contact),
-    "/api/v1/crm/deals": COLLECTION,
-    "/api/v1/crm/deals/{id}": Case(_deal),
-    "/api/v1/crm/tasks": COLLECTION,
-    "/api/v1/crm/tasks/{id}": Case(_task),
-    "/api/v1/tokens": COLLECTION,
-    "/api/v1/tokens/{id}": Case(_token),
-    "/api/v1/members": COLLECTION,
-    "/api/v1/integrations/oauth/providers": COLLECTION,
-    "/api/v1/integrations/oauth/{provider}/authorize": Case(params={"provider": "google"}),
-    "/api/v1/integrations/oauth/{provider}/callback": Case(params={"provider": "google"}),
-    # B has no connection of its own: deleting "its" Microsoft connection must not find A's.
-    "/api/v1/integrations/oauth/{provider}": Case(params={"provider": "microsoft"}),
-    "/api/v1/integrations/connections": COLLECTION,
-    "/api/v1/integrations/connections/{id}/status": Case(_connection),
-    "/api/v1/integrations/connections/{id}/refresh": Case(_connection),
-    "/api/v1/integrations/microsoft/connections": COLLECTION,
-    "/api/v1/integrations/microsoft/connections/disconnect": Case(
-        body={"tenant_id": f"{MARKER}-tenant"}
-    ),
-}
-NOT_FOUND_WITHOUT_ID = {
-    "/api/v1/integrations/oauth/{provider}",
-    "/api/v1/integrations/microsoft/connections/disconnect",
-}
-
-SAMPLE_BODIES: dict[str, dict[str, Any]] = {
-    "post": {"name": "beta", "first_name": "beta", "title": "beta", "description": "beta"},
-    "put": {"name": "beta", "first_name": "beta", "title": "beta"},
-    "patch": {"name": "beta"},
-}
+COVERAGE = all_cases()
 
 
 def schema_operations() -> list[tuple[str, str]]:
@@ -159,7 +67,7 @@ def test_another_organizations_user_gets_404_and_never_sees_the_data(
         response = call(url, body, format="json") if body else call(url)
         text = response.content.decode()
         assert MARKER not in text, f"{method.upper()} {url} leaked organization A's data"
-        if case.make is not None or (path in NOT_FOUND_WITHOUT_ID and method != "get"):
+        if case.make is not None or (case.not_found_without_id and method != "get"):
             assert response.status_code == 404, f"{method.upper()} {url} → {response.status_code}"
             assert response.json()["statusCode"] == 404
 

@@ -30,12 +30,17 @@ class SyncRun(TenantOwned):
     trigger = models.CharField(max_length=10, choices=RunTrigger.choices)
     timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
     full_resync = models.BooleanField(default=False)
+    # Retry runs: the provider ids to fetch again (empty: every FAILED message of the mailbox).
+    retry_ids = models.JSONField(default=list, blank=True)
     # {"inbox": {"status": "RUNNING", "total": 120, "processed": 40, "failed": 1}, ...}
     folders = models.JSONField(default=dict)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     deleted_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # The lease: whichever worker holds ``lease_token`` and keeps the heartbeat fresh runs it;
+    # a run whose heartbeat went stale (worker killed) is taken over and resumed from its cursors.
+    lease_token = models.CharField(max_length=36, blank=True)
     worker_heartbeat_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)

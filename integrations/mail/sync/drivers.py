@@ -1,0 +1,40 @@
+"""Build the provider driver for a mailbox, with tokens from the connection's vault."""
+
+from __future__ import annotations
+
+import importlib
+
+from integrations.connections import services as connection_services
+from integrations.connections.models import Connection
+from integrations.mail.models import Mailbox, MailboxKind
+from integrations.providers.mail import DriverContext, MailDriver
+
+DRIVER_MODULES = {
+    "google": "integrations.providers.google.gmail",
+    "microsoft": "integrations.providers.microsoft.graph_mail",
+}
+
+
+def mailbox_driver(mailbox: Mailbox) -> MailDriver:
+    """The driver for ``mailbox``; tokens are read (and refreshed) through the connection."""
+    connection_id = mailbox.connection_id
+
+    def current() -> str:
+        connection = Connection.objects.get(pk=connection_id)
+        return connection_services.connection_access_token(connection=connection)
+
+    def renew() -> str:
+        connection = Connection.objects.get(pk=connection_id)
+        return connection_services.connection_refresh(
+            connection=connection, force=True
+        ).access_token
+
+    context = DriverContext(
+        mailbox_address=mailbox.address,
+        token=current,
+        renew=renew,
+        shared=mailbox.kind == MailboxKind.SHARED,
+    )
+    module = importlib.import_module(DRIVER_MODULES[mailbox.provider])
+    driver: MailDriver = module.build_driver(context)
+    return driver
