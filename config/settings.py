@@ -147,7 +147,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "poll-due-mailboxes": {"task": "integrations.mail.tasks.mailboxes_poll_due", "schedule": 60.0},
-    "resume-stuck-sync-runs": {"task": "integrations.mail.tasks.sync_runs_recover", "schedule": 60.0},
+    "resume-stuck-sync-runs": {
+        "task": "integrations.mail.tasks.sync_runs_recover",
+        "schedule": 60.0,
+    },
     "retry-failed-messages": {
         "task": "integrations.mail.tasks.sync_failures_retry",
         "schedule": 900.0,
@@ -157,6 +160,8 @@ MAIL_POLL_SECONDS = env.int("MAIL_POLL_SECONDS", default=300)
 MAIL_PUSH_POLL_SECONDS = env.int("MAIL_PUSH_POLL_SECONDS", default=3600)
 # A sync run whose worker has not beaten for this long is resumed by another worker.
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=90)
+# Messages per provider page where the provider lets us choose (Graph's odata.maxpagesize).
+MAIL_SYNC_PAGE_SIZE = env.int("MAIL_SYNC_PAGE_SIZE", default=250)
 
 # --- Auth (django-allauth, e-mail only) ----------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -245,7 +250,9 @@ GOOGLE_USERINFO_URI = env.str(
 )
 # Gmail and Calendar API root (client_options api_endpoint); empty: Google's own.
 GOOGLE_API_ENDPOINT = env.str("GOOGLE_API_ENDPOINT", default="")
-GOOGLE_BATCH_URI = env.str("GOOGLE_BATCH_URI", default="https://gmail.googleapis.com/batch/gmail/v1")
+GOOGLE_BATCH_URI = env.str(
+    "GOOGLE_BATCH_URI", default="https://gmail.googleapis.com/batch/gmail/v1"
+)
 MICROSOFT_CLIENT_ID = env.str("MICROSOFT_CLIENT_ID", default="")
 MICROSOFT_CLIENT_SECRET = env.str("MICROSOFT_CLIENT_SECRET", default="")
 MICROSOFT_LOGIN_URL = env.str("MICROSOFT_LOGIN_URL", default="https://login.microsoftonline.com")
@@ -295,8 +302,16 @@ LOGGING = {
         # These log token responses at DEBUG; they stay quiet whatever LOG_LEVEL says.
         **{
             name: {"level": "WARNING"}
-            for name in ("requests_oauthlib", "oauthlib", "msal", "urllib3", "google.auth",
-                         "google_auth_oauthlib", "googleapiclient", "httplib2")
+            for name in (
+                "requests_oauthlib",
+                "oauthlib",
+                "msal",
+                "urllib3",
+                "google.auth",
+                "google_auth_oauthlib",
+                "googleapiclient",
+                "httplib2",
+            )
         },
     },
 }

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/integrations/", include("integrations.urls")),
     path("api/v1/", include("crm.api.urls")),
     path("settings/connections/", include("integrations.connections.web_urls")),
+    path("settings/mailboxes/", include("integrations.mail.web_urls")),
     path("", include("crm.urls")),
 ]
 

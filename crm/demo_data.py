@@ -1,7 +1,8 @@
 """The demo organization's world: its team, and the companies and people it sells to.
 
-Plain data, no database: ``seed_demo`` turns it into CRM records, and a sandbox generator can
-use the same people to write realistic mail and meetings. Every domain ends in ``.test``
+Plain data, no database: ``seed_demo`` turns it into CRM records, and ``demo`` creates the
+team's mailboxes in the provider sandbox and fills them with mail and meetings with the same
+people. Every domain ends in ``.test``
 (RFC 2606), so nothing here can ever reach a real mailbox.
 """
 
@@ -12,7 +13,12 @@ from dataclasses import dataclass, field
 
 DEMO_ORGANIZATION_NAME = "Acme Sales"
 DEMO_ORGANIZATION_SLUG = "acme-sales"
-DEMO_ORGANIZATION_DOMAIN = "acme-sales.test"
+DEMO_ORGANIZATION_DOMAIN = "acme-sales.test"  # on Google Workspace
+# The EMEA team is on Microsoft 365, in a directory (tenant) of its own.
+DEMO_MICROSOFT_DOMAIN = "acme-sales-emea.test"
+DEMO_MICROSOFT_TENANT_NAME = "Acme Sales EMEA"
+DEMO_MICROSOFT_TENANT_ID = "3f2a9c1e-6b7d-4e8f-a1b2-c3d4e5f60718"
+DEMO_EMAIL_DOMAINS = (DEMO_ORGANIZATION_DOMAIN, DEMO_MICROSOFT_DOMAIN)
 
 DEMO_OWNER_EMAIL = "demo@liaison.test"
 DEMO_PASSWORD_ENV = "DEMO_PASSWORD"
@@ -37,6 +43,51 @@ DEMO_TEAM: list[DemoTeammate] = [
     DemoTeammate(DEMO_OWNER_EMAIL, "Dana", "Whitfield", "owner"),
     DemoTeammate(f"priya.raman@{DEMO_ORGANIZATION_DOMAIN}", "Priya", "Raman", "admin"),
     DemoTeammate(f"marcus.oyelaran@{DEMO_ORGANIZATION_DOMAIN}", "Marcus", "Oyelaran", "member"),
+]
+
+
+@dataclass(frozen=True)
+class DemoMailbox:
+    """A mailbox in the sandbox for the demo to connect: whose it is and how much it holds."""
+
+    provider: str  # "google" | "microsoft"
+    email: str
+    name: str
+    messages: int
+    events: int
+    delegates: tuple[str, ...] = ()  # set on a shared mailbox: who has full access to it
+
+    @property
+    def shared(self) -> bool:
+        return bool(self.delegates)
+
+
+def _mailbox(teammate: DemoTeammate, domain: str, messages: int, events: int) -> DemoMailbox:
+    """The teammate's work mailbox on ``domain``: first.last@domain."""
+    name = f"{teammate.first_name} {teammate.last_name}"
+    email = f"{teammate.first_name}.{teammate.last_name}@{domain}".lower()
+    provider = "microsoft" if domain == DEMO_MICROSOFT_DOMAIN else "google"
+    return DemoMailbox(provider, email, name, messages, events)
+
+
+_OWNER, _ADMIN, _MEMBER = DEMO_TEAM
+# Dana (the demo user) sells on both sides, so she has a mailbox with each provider.
+_DANA_M365 = _mailbox(_OWNER, DEMO_MICROSOFT_DOMAIN, messages=300, events=30)
+_PRIYA_M365 = _mailbox(_ADMIN, DEMO_MICROSOFT_DOMAIN, messages=200, events=20)
+DEMO_MAILBOXES: list[DemoMailbox] = [
+    _mailbox(_OWNER, DEMO_ORGANIZATION_DOMAIN, messages=400, events=40),
+    _mailbox(_ADMIN, DEMO_ORGANIZATION_DOMAIN, messages=250, events=25),
+    _mailbox(_MEMBER, DEMO_ORGANIZATION_DOMAIN, messages=250, events=25),
+    _DANA_M365,
+    _PRIYA_M365,
+    DemoMailbox(
+        "microsoft",
+        f"sales@{DEMO_MICROSOFT_DOMAIN}",
+        DEMO_MICROSOFT_TENANT_NAME,
+        messages=200,
+        events=0,
+        delegates=(_DANA_M365.email, _PRIYA_M365.email),
+    ),
 ]
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from crm import services
@@ -34,9 +36,13 @@ class SignupOrganizationForm(forms.Form):
         key = request.session.pop(INVITATION_SESSION_KEY, None)
         invitation = services.invitation_by_key(key) if key else None
         if invitation is not None and invitation.is_pending:
-            services.invitation_accept(invitation=invitation, user=user)
-            request.session["organization_id"] = invitation.organization_id
-            return
+            try:
+                services.invitation_accept(invitation=invitation, user=user)
+            except ValidationError as error:  # signed up with another address than invited
+                messages.warning(request, " ".join(error.messages))
+            else:
+                request.session["organization_id"] = invitation.organization_id
+                return
         name = self.cleaned_data.get("organization_name") or f"{user.display_name}'s team"
         organization = services.organization_create(name=name, owner=user)
         request.session["organization_id"] = organization.pk

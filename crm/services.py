@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import models, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -31,6 +35,8 @@ from crm.models import (
 from crm.models.records import normalize_domain, normalize_email
 from crm.models.tenants import TokenScope, hash_secret
 from crm.tenancy import all_tenants, tenant_context
+
+logger = logging.getLogger(__name__)
 
 # --- Organizations and people -----------------------------------------------------------------
 
@@ -98,9 +104,48 @@ def invitation_by_key(key: str) -> Invitation | None:
         )
 
 
-def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+def invitation_send(*, invitation: Invitation, accept_url: str) -> bool:
+    """E-mail the invitation link; False when the mail server refused (the link still works)."""
+    context = {"invitation": invitation, "accept_url": accept_url}
+    subject = render_to_string("crm/emails/invitation_subject.txt", context).strip()
+    body = render_to_string("crm/emails/invitation_message.txt", context)
+    try:
+        send_mail(subject, body, None, [invitation.email])
+    except (smtplib.SMTPException, OSError):
+        logger.exception("Could not send the invitation e-mail to %s", invitation.email)
+        return False
+    return True
+
+
+def invitation_revoke(*, invitation: Invitation) -> None:
+    """Withdraw an invitation: its link stops working at once."""
+    invitation.delete()
+
+
+INVITATION_UNAVAILABLE = "invitation_unavailable"
+INVITATION_OTHER_ADDRESS = "invitation_other_address"
+
+
+def invitation_check(*, invitation: Invitation, user: User) -> None:
+    """Raise ValidationError unless ``user`` may accept: pending, and sent to their address.
+
+    The key alone is not enough: a forwarded link must not let someone else take the seat.
+    The error's ``code`` is INVITATION_UNAVAILABLE or INVITATION_OTHER_ADDRESS.
+    """
     if not invitation.is_pending:
-        raise ValidationError("This invitation has expired or was already used.")
+        raise ValidationError(
+            "This invitation has expired or was already used.", code=INVITATION_UNAVAILABLE
+        )
+    if normalize_email(user.email) != normalize_email(invitation.email):
+        raise ValidationError(
+            f"This invitation was sent to {invitation.email}, but you are signed in as "
+            f"{user.email}. Sign in as {invitation.email} to accept it.",
+            code=INVITATION_OTHER_ADDRESS,
+        )
+
+
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    invitation_check(invitation=invitation, user=user)
     with tenant_context(invitation.organization):
         membership, _ = Membership.objects.get_or_create(
             user=user, organization=invitation.organization, defaults={"role": invitation.role}
@@ -172,17 +217,19 @@ def _clean_emails(emails: Sequence[Any]) -> list[tuple[str, bool]]:
     return [(address, i == first_primary) for i, (address, _) in enumerate(pairs)]
 
 
-def contact_set_emails(*, contact: Contact, emails: Sequence[Any]) -> None:
-    pairs = _clean_emails(emails)
-    taken = (
-        ContactEmail.objects.filter(email__in=[a for a, _ in pairs])
-        .exclude(contact=contact)
-        .values_list("email", flat=True)
-    )
+def _refuse_taken(others: models.QuerySet[Any], *, field: str, error_key: str, holder: str) -> None:
+    """Refuse values (addresses, domains) that ``others`` (another record's rows) already hold."""
+    taken = list(others.values_list(field, flat=True))
     if taken:
         raise ValidationError(
-            {"emails": [f"{a} already belongs to another contact." for a in taken]}
+            {error_key: [f"{value} already belongs to another {holder}." for value in taken]}
         )
+
+
+def contact_set_emails(*, contact: Contact, emails: Sequence[Any]) -> None:
+    pairs = _clean_emails(emails)
+    others = ContactEmail.objects.filter(email__in=[a for a, _ in pairs]).exclude(contact=contact)
+    _refuse_taken(others, field="email", error_key="emails", holder="contact")
     ContactEmail.objects.filter(contact=contact).exclude(email__in=[a for a, _ in pairs]).delete()
     existing = {e.email: e for e in ContactEmail.objects.filter(contact=contact)}
     for address, primary in pairs:
@@ -196,15 +243,8 @@ def contact_set_emails(*, contact: Contact, emails: Sequence[Any]) -> None:
 
 def account_set_domains(*, account: Account, domains: Sequence[str]) -> None:
     cleaned = sorted({normalize_domain(d) for d in domains if d and d.strip()})
-    taken = (
-        AccountDomain.objects.filter(domain__in=cleaned)
-        .exclude(account=account)
-        .values_list("domain", flat=True)
-    )
-    if taken:
-        raise ValidationError(
-            {"domains": [f"{d} already belongs to another account." for d in taken]}
-        )
+    others = AccountDomain.objects.filter(domain__in=cleaned).exclude(account=account)
+    _refuse_taken(others, field="domain", error_key="domains", holder="account")
     AccountDomain.objects.filter(account=account).exclude(domain__in=cleaned).delete()
     have = set(AccountDomain.objects.filter(account=account).values_list("domain", flat=True))
     AccountDomain.objects.bulk_create(
@@ -279,3 +319,8 @@ def task_save(*, task: Task | None = None, **fields: Any) -> Task:
         elif not done:
             fields["completed_at"] = None
     return _record_save(task, fields)
+
+
+def record_delete(*, record: models.Model) -> None:
+    """Delete a CRM record; links to it (tasks, contacts of an account) are cleared, not deleted."""
+    record.delete()

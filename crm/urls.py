@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from crm.web import members, organizations, resources, settings, views
 from crm.web.records import record_urls
@@ -10,6 +10,8 @@ urlpatterns = [
     path("documents/", views.documents, name="documents"),
     *(route for resource in resources.RESOURCES for route in record_urls(resource)),
     path("tasks/<int:pk>/status/", resources.task_set_status, name="task_set_status"),
+    # The Emails tab of contacts, accounts and deals, and Settings → Blocklist.
+    path("", include("integrations.mail.web_matching")),
     path("organizations/switch/", organizations.organization_switch, name="organization_switch"),
     path("organizations/new/", organizations.organization_create, name="organization_create"),
     path("invitations/<str:key>/", organizations.invitation_accept, name="invitation_accept"),

@@ -1,8 +1,10 @@
-"""``seed_demo`` (idempotent demo data) and ``demo`` (the supervisor behind README command 1)."""
+"""``seed_demo`` (idempotent demo data), the demo's sandbox set-up, and ``demo`` (the supervisor
+behind README command 1)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import re
@@ -20,15 +22,16 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import models
 from django.test import Client
 from django.utils import timezone
-from pytest_django import Settings
 
 from crm import demo_data
+from crm.demo_sandbox import demo_sandbox_provision
 from crm.management.commands.seed_demo import deal_plans, seed_demo, task_plans
 from crm.models import (
     Account,
@@ -47,12 +50,12 @@ from crm.models import (
 )
 from crm.services import account_save
 from crm.tenancy import TenantOwned, all_tenants, tenant_context
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
+from integrations.providers.sandbox_settings import (
+    SANDBOX_GOOGLE_CLIENT,
+    SANDBOX_MICROSOFT_APP,
+    callback_urls,
+)
+from integrations.sandbox.client import SandboxClient, SandboxError
 
 TENANT_MODELS: list[type[TenantOwned]] = [
     Account, AccountDomain, Contact, ContactEmail, Deal, DealContact, Task
@@ -89,7 +92,7 @@ def test_seed_demo_creates_the_organization_its_team_and_a_full_pipeline(db: Non
 
     organization = demo_organization()
     assert organization.name == "Acme Sales"
-    assert organization.email_domains == ["acme-sales.test"]
+    assert organization.email_domains == ["acme-sales-emea.test", "acme-sales.test"]
     roles = {m.user.email: m.role for m in organization.memberships.select_related("user")}
     assert roles == {
         "demo@liaison.test": Role.OWNER,
@@ -178,6 +181,24 @@ def test_seed_demo_takes_the_password_from_the_environment(
     assert client.login(email="priya.raman@acme-sales.test", password="another-demo-secret")
 
 
+def test_seed_demo_adds_the_sandbox_mailbox_domains_to_an_older_demo_organization(
+    db: None,
+) -> None:
+    seed()
+    organization = demo_organization()
+    organization.email_domains = ["acme-sales.test", "acme.example.test"]  # edited by the user
+    organization.save(update_fields=["email_domains"])
+
+    seed()
+
+    organization.refresh_from_db()
+    assert organization.email_domains == [
+        "acme-sales-emea.test",
+        "acme-sales.test",
+        "acme.example.test",
+    ]
+
+
 def test_every_seeded_record_belongs_to_the_demo_organization(db: None) -> None:
     other = Organization.objects.create(name="Other", slug="other")
     with tenant_context(other):  # the same company, known to another tenant
@@ -199,9 +220,11 @@ def test_every_seeded_record_belongs_to_the_demo_organization(db: None) -> None:
 
 def test_demo_data_uses_only_test_domains() -> None:
     addresses = [address for person in PEOPLE for address in person.emails]
+    mailboxes = [mailbox.email for mailbox in demo_data.DEMO_MAILBOXES]
+    assert {m.split("@")[1] for m in mailboxes} == set(demo_data.DEMO_EMAIL_DOMAINS)
     domains = [d for company in demo_data.DEMO_COMPANIES for d in company.domains]
     domains += [teammate.email.split("@")[1] for teammate in demo_data.DEMO_TEAM]
-    domains.append(demo_data.DEMO_ORGANIZATION_DOMAIN)
+    domains += demo_data.DEMO_EMAIL_DOMAINS
     assert all(domain.endswith(".test") for domain in domains)
     assert all(address.split("@")[1] in domains for address in addresses)
     assert len(set(addresses)) == len(addresses)
@@ -223,6 +246,120 @@ def test_seed_demo_refuses_to_run_with_debug_off_unless_forced(db: None) -> None
     with pytest.raises(CommandError, match="published password"):
         call_command("seed_demo", stdout=StringIO())
     assert not Organization.objects.exists()
+
+
+# --- the demo's sandbox ---------------------------------------------------------------------------
+
+DEMO_SITE = "http://127.0.0.1:8000"
+DANA_GOOGLE = "dana.whitfield@acme-sales.test"
+DANA_MICROSOFT = "dana.whitfield@acme-sales-emea.test"
+SHARED_MAILBOX = "sales@acme-sales-emea.test"
+CUSTOMER_DOMAINS = {d for company in demo_data.DEMO_COMPANIES for d in company.domains}
+
+
+def sandbox_directory(sandbox: SandboxClient) -> dict[str, dict]:
+    """Every sandbox mailbox by address: Google users and Microsoft users alike."""
+    google = {user["email"]: user for user in sandbox.google.users()["users"]}
+    microsoft = sandbox.call("GET", "/microsoft/users")["users"]
+    return {**google, **{user["userPrincipalName"]: user for user in microsoft}}
+
+
+def message_id_domains(message_ids: list[str]) -> set[str]:
+    """The domains of RFC Message-IDs: the generator names the sender's domain there."""
+    return {m.rstrip(">").rsplit("@", 1)[1] for m in message_ids if m and "@" in m}
+
+
+def test_sandbox_provision_creates_the_team_mailboxes_full_of_mail_with_the_demo_customers(
+    sandbox: SandboxClient,
+) -> None:
+    changes = demo_sandbox_provision(client=sandbox, site_url=DEMO_SITE)
+
+    directory = sandbox_directory(sandbox)
+    assert set(directory) == {mailbox.email for mailbox in demo_data.DEMO_MAILBOXES}
+    for mailbox in demo_data.DEMO_MAILBOXES:
+        assert directory[mailbox.email]["messages"] == mailbox.messages, mailbox.email
+    shared = directory[SHARED_MAILBOX]
+    assert shared["shared"] is True
+    assert {directory[DANA_MICROSOFT]["id"]} < set(shared["delegates"])
+    assert 0 < directory[DANA_MICROSOFT]["events"] <= 30
+    tenant = sandbox.microsoft.tenants()["tenants"][0]
+    assert (tenant["tenant_id"], tenant["domain"]) == (
+        demo_data.DEMO_MICROSOFT_TENANT_ID,
+        "acme-sales-emea.test",
+    )
+    gmail = sandbox.google.messages(DANA_GOOGLE)["messages"]
+    outlook = sandbox.microsoft.messages(DANA_MICROSOFT)["messages"]
+    assert len(message_id_domains([m["rfc822msgid"] for m in gmail]) & CUSTOMER_DOMAINS) >= 10
+    assert (
+        len(message_id_domains([m["internetMessageId"] for m in outlook]) & CUSTOMER_DOMAINS) >= 10
+    )
+    assert f"filled {DANA_GOOGLE} with 400 messages and 40 events" in changes
+
+
+def test_sandbox_provision_registers_the_apps_for_the_demo_callbacks(
+    sandbox: SandboxClient,
+) -> None:
+    demo_sandbox_provision(client=sandbox, site_url=DEMO_SITE)
+
+    callbacks = callback_urls(DEMO_SITE)
+    google = {c["client_id"]: c for c in sandbox.call("GET", "/google/clients")["clients"]}
+    microsoft = {a["client_id"]: a for a in sandbox.call("GET", "/microsoft/apps")["apps"]}
+    assert google[SANDBOX_GOOGLE_CLIENT[0]]["client_secret"] == SANDBOX_GOOGLE_CLIENT[1]
+    assert google[SANDBOX_GOOGLE_CLIENT[0]]["redirect_uris"] == [callbacks["google"]]
+    assert microsoft[SANDBOX_MICROSOFT_APP[0]]["redirect_uris"] == [callbacks["microsoft"]]
+
+
+def test_sandbox_provision_a_second_time_changes_nothing(sandbox: SandboxClient) -> None:
+    demo_sandbox_provision(client=sandbox, site_url=DEMO_SITE)
+    before = sandbox_directory(sandbox)
+
+    changes = demo_sandbox_provision(client=sandbox, site_url=DEMO_SITE)
+
+    assert changes == []
+    assert sandbox_directory(sandbox) == before
+
+
+def test_sandbox_provision_on_another_port_only_registers_the_apps_again(
+    sandbox: SandboxClient,
+) -> None:
+    demo_sandbox_provision(client=sandbox, site_url=DEMO_SITE)
+    before = sandbox_directory(sandbox)
+
+    changes = demo_sandbox_provision(client=sandbox, site_url="http://127.0.0.1:9000")
+
+    assert len(changes) == 2 and all(c.startswith("registered the ") for c in changes)
+    assert all("127.0.0.1:9000/api/v1/integrations/oauth/" in c for c in changes)
+    assert sandbox_directory(sandbox) == before
+
+
+@pytest.mark.parametrize(
+    "companies",
+    [
+        [],
+        [{"name": "Northwind", "domain": "northwind.test", "people": []}],
+        [{"name": "Northwind", "domain": "northwind.test", "people": [{"name": "Ana"}]}],
+        [{"name": "", "domain": "northwind.test", "people": [{"name": "A", "email": "a@n.test"}]}],
+        "Northwind",
+    ],
+)
+def test_fill_refuses_malformed_companies_and_fills_nothing(
+    sandbox: SandboxClient, companies: object
+) -> None:
+    sandbox.google.create_user("ana@acme.test", "Ana")
+    tenant = sandbox.microsoft.create_tenant("acme-emea.test", "Acme EMEA")
+    sandbox.microsoft.create_user(tenant["tenant_id"], "ana@acme-emea.test", "Ana")
+
+    for control, who in [
+        (sandbox.google, "ana@acme.test"),
+        (sandbox.microsoft, "ana@acme-emea.test"),
+    ]:
+        with pytest.raises(SandboxError) as refused:
+            control._call(
+                "POST", f"/users/{who}/fill", json={"seed": 1, "count": 5, "companies": companies}
+            )
+        assert refused.value.status == 400
+        assert "companies" in refused.value.body
+        assert control.messages(who)["messages"] == []
 
 
 # --- demo: the supervisor -----------------------------------------------------------------------
@@ -258,6 +395,7 @@ class DemoRun:
     """``manage.py demo`` in a subprocess, its output collected line by line."""
 
     def __init__(self, var_dir: Path) -> None:
+        self.var_dir = var_dir
         self.port, self.sandbox_port = free_port(), free_port()
         env = {
             **os.environ,
@@ -314,6 +452,23 @@ class DemoRun:
     def children(self) -> dict[str, int]:
         return {m.group(1): int(m.group(2)) for m in map(STARTED.search, self.lines) if m}
 
+    def sandbox(self) -> SandboxClient:
+        """A control client for the sandbox, from the JSON line it printed (relayed)."""
+        line = next(line for line in self.lines if line.startswith("sandbox | {"))
+        info = json.loads(line.split("|", 1)[1])
+        return SandboxClient(info["base_url"], info["ca_bundle"])
+
+    def login(self, email: str, password: str) -> requests.Session:
+        """A browser-like session, logged in through the login form."""
+        session = requests.Session()
+        session.trust_env = False  # never via $HTTP_PROXY
+        session.get(self.url("/auth/login/"), timeout=10).raise_for_status()
+        form = {"login": email, "password": password}
+        form["csrfmiddlewaretoken"] = session.cookies["csrftoken"]
+        response = session.post(self.url("/auth/login/"), data=form, timeout=10)
+        assert response.ok and "sessionid" in session.cookies, response.text[:500]
+        return session
+
     def wait(self, timeout: float = 30) -> int:
         code = self.process.wait(timeout=timeout)
         self.reader.join(timeout=5)
@@ -338,10 +493,12 @@ def demo_run(tmp_path: Path) -> Iterator[DemoRun]:
 
 
 def expected_children() -> set[str]:
-    return {"web", "worker", "beat"} | ({"sandbox"} if "sandbox" in get_commands() else set())
+    return {"sandbox", "web", "worker", "beat"}
 
 
-def test_demo_serves_the_app_and_stops_every_child_on_sigint(demo_run: DemoRun) -> None:
+def test_demo_serves_the_app_wired_to_its_sandbox_and_stops_every_child_on_sigint(
+    demo_run: DemoRun,
+) -> None:
     demo_run.wait_until_ready()
     children = demo_run.children()
     assert set(children) == expected_children()
@@ -350,12 +507,25 @@ def test_demo_serves_the_app_and_stops_every_child_on_sigint(demo_run: DemoRun) 
     assert demo_data.DEFAULT_DEMO_PASSWORD in demo_run.output
     assert live_processes_in_groups(set(children.values()))
     assert any(line.startswith("web ") and "|" in line for line in demo_run.lines)
+    # The banner names the sandbox mailboxes, and the sandbox holds them, full of mail.
+    assert all(mailbox.email in demo_run.output for mailbox in demo_data.DEMO_MAILBOXES)
+    sandbox = demo_run.sandbox()
+    directory = sandbox_directory(sandbox)
+    assert {DANA_GOOGLE, DANA_MICROSOFT, SHARED_MAILBOX} <= set(directory)
+    assert directory[DANA_GOOGLE]["messages"] > 0 and directory[DANA_MICROSOFT]["messages"] > 0
+    # The app was started pointed at it: both providers are configured.
+    session = demo_run.login(demo_data.DEMO_OWNER_EMAIL, demo_data.DEFAULT_DEMO_PASSWORD)
+    providers = session.get(demo_run.url("/api/v1/integrations/oauth/providers"), timeout=10)
+    assert providers.status_code == 200, providers.text[:500]
+    configured = {row["name"]: row["configured"] for row in providers.json()}
+    assert configured == {"google": True, "microsoft": True}
 
     demo_run.process.send_signal(signal.SIGINT)
 
     assert demo_run.wait() == 0, demo_run.output
     assert live_processes_in_groups(set(children.values())) == []
     assert "all stopped" in demo_run.output
+    assert (demo_run.var_dir / "sandbox" / "state.json").exists()
 
 
 def test_demo_stops_the_others_and_fails_when_a_child_dies(demo_run: DemoRun) -> None:

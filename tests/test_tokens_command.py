@@ -2,50 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
-from pytest_django import Settings
 
-from crm.models import ApiToken, Membership, Organization, Role, User
-from crm.services import organization_create
+from crm.models import ApiToken, Organization, User
 from crm.tenancy import all_tenants, tenant_context
+from tests.conftest import Tenant
 
 CONTACTS_URL = "/api/v1/crm/contacts"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@dataclass
-class Team:
-    organization: Organization
-    owner: User
-    member: User
-
-
-def _team(name: str, domain: str) -> Team:
-    owner = User.objects.create_user(f"owner@{domain}", "x-password-1")
-    member = User.objects.create_user(f"member@{domain}", "x-password-1")
-    organization = organization_create(name=name, owner=owner, email_domains=[domain])
-    Membership.objects.create(user=member, organization=organization, role=Role.MEMBER)
-    return Team(organization=organization, owner=owner, member=member)
-
-
-@pytest.fixture
-def alpha(db: None) -> Team:
-    return _team("Alpha Tokens", "alpha-tokens.test")
-
-
-@pytest.fixture
-def beta(db: None) -> Team:
-    return _team("Beta Tokens", "beta-tokens.test")
 
 
 def tokens(*args: str) -> tuple[str, str]:
@@ -54,11 +22,11 @@ def tokens(*args: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def issue(team: Team, user: User | None = None, scopes: str = "api") -> str:
+def issue(tenant: Tenant, user: User | None = None, scopes: str = "api") -> str:
     out, _ = tokens(
         "issue",
-        "--organization", team.organization.slug,
-        "--user", (user or team.owner).email,
+        "--organization", tenant.organization.slug,
+        "--user", (user or tenant.owner).email,
         "--scopes", scopes,
         "--description", "CI export",
     )  # fmt: skip
@@ -75,12 +43,12 @@ def token_rows(organization: Organization) -> list[ApiToken]:
 
 
 def test_issue_prints_only_the_secret_and_it_authenticates_against_the_api(
-    alpha: Team, client: Client
+    org_a: Tenant, client: Client
 ) -> None:
     out, err = tokens(
         "issue",
-        "--organization", alpha.organization.slug,
-        "--user", alpha.member.email,
+        "--organization", org_a.organization.slug,
+        "--user", org_a.member.email,
         "--scopes", "api",
         "--description", "CI export",
     )  # fmt: skip
@@ -90,21 +58,21 @@ def test_issue_prints_only_the_secret_and_it_authenticates_against_the_api(
     assert secret.startswith(ApiToken.PREFIX)
     assert "shown only once" in err
     assert secret not in err
-    [token] = token_rows(alpha.organization)
-    assert (token.user, token.description, token.scopes) == (alpha.member, "CI export", ["api"])
+    [token] = token_rows(org_a.organization)
+    assert (token.user, token.description, token.scopes) == (org_a.member, "CI export", ["api"])
     assert client.get(CONTACTS_URL, **bearer(secret)).status_code == 200
     assert client.get(CONTACTS_URL, **bearer(secret + "x")).status_code == 401
 
 
-def test_issue_takes_a_comma_separated_scope_list(alpha: Team) -> None:
-    issue(alpha, scopes=" read, api ,read")
+def test_issue_takes_a_comma_separated_scope_list(org_a: Tenant) -> None:
+    issue(org_a, scopes=" read, api ,read")
 
-    [token] = token_rows(alpha.organization)
+    [token] = token_rows(org_a.organization)
     assert token.scopes == ["api", "read"]
 
 
-def test_read_scoped_token_reads_but_cannot_write(alpha: Team, client: Client) -> None:
-    secret = issue(alpha, scopes="read")
+def test_read_scoped_token_reads_but_cannot_write(org_a: Tenant, client: Client) -> None:
+    secret = issue(org_a, scopes="read")
 
     assert client.get(CONTACTS_URL, **bearer(secret)).status_code == 200
     response = client.post(
@@ -114,38 +82,36 @@ def test_read_scoped_token_reads_but_cannot_write(alpha: Team, client: Client) -
 
 
 @pytest.mark.parametrize("scopes", ["write", "api,admin", "", " , "])
-def test_issue_rejects_scopes_outside_star_api_read(alpha: Team, scopes: str) -> None:
+def test_issue_rejects_scopes_outside_star_api_read(org_a: Tenant, scopes: str) -> None:
     with pytest.raises(CommandError, match="Invalid scopes"):
-        issue(alpha, scopes=scopes)
-    assert token_rows(alpha.organization) == []
+        issue(org_a, scopes=scopes)
+    assert token_rows(org_a.organization) == []
 
 
-def test_issue_for_an_unknown_organization_is_an_error(alpha: Team) -> None:
+def test_issue_for_an_unknown_organization_is_an_error(org_a: Tenant) -> None:
     with pytest.raises(CommandError, match="No organization with slug 'nowhere'"):
-        tokens("issue", "--organization", "nowhere", "--user", alpha.owner.email)
+        tokens("issue", "--organization", "nowhere", "--user", org_a.owner.email)
 
 
-def test_issue_for_an_unknown_user_is_an_error(alpha: Team) -> None:
+def test_issue_for_an_unknown_user_is_an_error(org_a: Tenant) -> None:
     with pytest.raises(CommandError, match="No user with e-mail"):
-        tokens(
-            "issue", "--organization", alpha.organization.slug, "--user", "ghost@alpha-tokens.test"
-        )
-    assert token_rows(alpha.organization) == []
+        tokens("issue", "--organization", org_a.organization.slug, "--user", "ghost@alpha.test")
+    assert token_rows(org_a.organization) == []
 
 
-def test_issue_for_a_user_of_another_organization_is_an_error(alpha: Team, beta: Team) -> None:
+def test_issue_for_a_user_of_another_organization_is_an_error(org_a: Tenant, org_b: Tenant) -> None:
     with pytest.raises(CommandError, match="is not a member of"):
-        issue(alpha, user=beta.owner)
-    assert token_rows(alpha.organization) == []
+        issue(org_a, user=org_b.owner)
+    assert token_rows(org_a.organization) == []
 
 
-def test_list_shows_prefix_description_scopes_user_and_revocation(alpha: Team) -> None:
-    issue(alpha, scopes="read")
-    issue(alpha, user=alpha.member, scopes="*")
-    first, second = token_rows(alpha.organization)
-    tokens("revoke", "--organization", alpha.organization.slug, "--prefix", first.prefix)
+def test_list_shows_prefix_description_scopes_user_and_revocation(org_a: Tenant) -> None:
+    issue(org_a, scopes="read")
+    issue(org_a, user=org_a.member, scopes="*")
+    first, second = token_rows(org_a.organization)
+    tokens("revoke", "--organization", org_a.organization.slug, "--prefix", first.prefix)
 
-    out, _ = tokens("list", "--organization", alpha.organization.slug)
+    out, _ = tokens("list", "--organization", org_a.organization.slug)
 
     header, *lines = out.splitlines()
     assert header.split() == [
@@ -153,60 +119,60 @@ def test_list_shows_prefix_description_scopes_user_and_revocation(alpha: Team) -
     ]  # fmt: skip
     assert len(lines) == 2
     assert lines[0].startswith(first.prefix)
-    assert "CI export" in lines[0] and "read" in lines[0] and alpha.owner.email in lines[0]
-    revoked_at = token_rows(alpha.organization)[0].revoked_at
+    assert "CI export" in lines[0] and "read" in lines[0] and org_a.owner.email in lines[0]
+    revoked_at = token_rows(org_a.organization)[0].revoked_at
     assert revoked_at is not None
     assert lines[0].endswith(revoked_at.strftime("%Y-%m-%d %H:%M"))
-    assert lines[1].startswith(second.prefix) and alpha.member.email in lines[1]
+    assert lines[1].startswith(second.prefix) and org_a.member.email in lines[1]
     assert "*" in lines[1]
     assert lines[1].endswith("-")  # not revoked
 
 
-def test_list_shows_when_a_token_was_last_used(alpha: Team, client: Client) -> None:
-    secret = issue(alpha)
+def test_list_shows_when_a_token_was_last_used(org_a: Tenant, client: Client) -> None:
+    secret = issue(org_a)
     client.get(CONTACTS_URL, **bearer(secret))
 
-    out, _ = tokens("list", "--organization", alpha.organization.slug)
+    out, _ = tokens("list", "--organization", org_a.organization.slug)
 
-    [token] = token_rows(alpha.organization)
+    [token] = token_rows(org_a.organization)
     assert token.last_used_at is not None
     assert out.count(token.last_used_at.strftime("%Y-%m-%d %H:%M")) >= 1
 
 
-def test_list_does_not_show_another_organizations_tokens(alpha: Team, beta: Team) -> None:
-    issue(beta)
+def test_list_does_not_show_another_organizations_tokens(org_a: Tenant, org_b: Tenant) -> None:
+    issue(org_b)
 
-    out, err = tokens("list", "--organization", alpha.organization.slug)
+    out, err = tokens("list", "--organization", org_a.organization.slug)
 
     assert out == ""
     assert "no API tokens" in err
 
 
-def test_revoked_token_no_longer_authenticates(alpha: Team, client: Client) -> None:
-    secret = issue(alpha)
-    [token] = token_rows(alpha.organization)
+def test_revoked_token_no_longer_authenticates(org_a: Tenant, client: Client) -> None:
+    secret = issue(org_a)
+    [token] = token_rows(org_a.organization)
 
-    out, _ = tokens("revoke", "--organization", alpha.organization.slug, "--prefix", token.prefix)
+    out, _ = tokens("revoke", "--organization", org_a.organization.slug, "--prefix", token.prefix)
 
     assert f"Revoked token {token.prefix}" in out
     assert client.get(CONTACTS_URL, **bearer(secret)).status_code == 401
-    [token] = token_rows(alpha.organization)
+    [token] = token_rows(org_a.organization)
     assert token.revoked_at is not None
 
 
-def test_revoke_with_an_unknown_prefix_is_an_error(alpha: Team) -> None:
+def test_revoke_with_an_unknown_prefix_is_an_error(org_a: Tenant) -> None:
     with pytest.raises(CommandError, match="No token with prefix"):
-        tokens("revoke", "--organization", alpha.organization.slug, "--prefix", "lia_nothing1")
+        tokens("revoke", "--organization", org_a.organization.slug, "--prefix", "lia_nothing1")
 
 
 def test_revoke_cannot_reach_another_organizations_token(
-    alpha: Team, beta: Team, client: Client
+    org_a: Tenant, org_b: Tenant, client: Client
 ) -> None:
-    secret = issue(beta)
-    [token] = token_rows(beta.organization)
+    secret = issue(org_b)
+    [token] = token_rows(org_b.organization)
 
     with pytest.raises(CommandError, match="No token with prefix"):
-        tokens("revoke", "--organization", alpha.organization.slug, "--prefix", token.prefix)
+        tokens("revoke", "--organization", org_a.organization.slug, "--prefix", token.prefix)
 
     with all_tenants():
         assert ApiToken.objects.unscoped().get(pk=token.pk).revoked_at is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 from django.http import HttpRequest, HttpResponseBase
@@ -14,9 +14,19 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from crm.api.errors import NotFoundError
-from crm.models import ApiToken, Membership, Organization
+from crm.models import ApiToken, Membership, Organization, User
 from crm.selectors import membership_for
 from crm.tenancy import tenant_context
+
+
+def acting_user(request: Request) -> User:
+    """The authenticated user of an API view (IsOrganizationMember has checked it)."""
+    return cast(User, request.user)
+
+
+def acting_membership(request: Request) -> Membership:
+    """The membership the base view set after authentication; the permission requires one."""
+    return cast(Membership, request._request.membership)  # type: ignore[attr-defined]
 
 
 def api_membership(request: Request) -> Membership | None:

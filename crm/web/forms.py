@@ -18,7 +18,7 @@ from django.db import models
 from crm.models import Account, Contact, Deal, DealStage, Organization, TaskStatus, User
 from crm.models.records import normalize_email
 from crm.models.tenants import TokenScope
-from crm.web.selectors import member_users
+from crm.selectors import member_users
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 _SPLIT = re.compile(r"[\s,;]+")

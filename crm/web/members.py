@@ -9,11 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from crm import services
+from crm import selectors, services
 from crm.middleware import SESSION_ORGANIZATION_KEY
 from crm.models import Invitation, Role
-from crm.selectors import members_of
-from crm.web import selectors
 from crm.web.access import (
     acting_membership,
     acting_user,
@@ -24,7 +22,6 @@ from crm.web.access import (
     member_required,
 )
 from crm.web.forms import InvitationForm
-from crm.web.services import invitation_revoke, invitation_send
 
 ROLE_ORDER: dict[str, int] = {Role.OWNER: 0, Role.ADMIN: 1, Role.MEMBER: 2}
 
@@ -32,7 +29,7 @@ ROLE_ORDER: dict[str, int] = {Role.OWNER: 0, Role.ADMIN: 1, Role.MEMBER: 2}
 def _members_page(request: HttpRequest, invite_form: InvitationForm | None = None) -> HttpResponse:
     actor = acting_membership(request)
     memberships = sorted(
-        members_of(organization=actor.organization),
+        selectors.members_of(organization=actor.organization),
         key=lambda m: (ROLE_ORDER.get(m.role, 9), m.user.display_name.lower()),
     )
     rows = [
@@ -59,7 +56,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def member_set_role(request: HttpRequest, pk: int) -> HttpResponse:
     actor = acting_membership(request)
-    target = get_object_or_404(members_of(organization=actor.organization), pk=pk)
+    target = get_object_or_404(selectors.members_of(organization=actor.organization), pk=pk)
     role = request.POST.get("role", "")
     if role not in Role.values or not can_manage_member(actor, target, role):
         raise PermissionDenied("You cannot give this role.")
@@ -76,7 +73,7 @@ def member_set_role(request: HttpRequest, pk: int) -> HttpResponse:
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     """Remove someone (owners and admins), or leave the organization yourself."""
     actor = acting_membership(request)
-    target = get_object_or_404(members_of(organization=actor.organization), pk=pk)
+    target = get_object_or_404(selectors.members_of(organization=actor.organization), pk=pk)
     leaving = target.pk == actor.pk
     if not leaving and not can_manage_member(actor, target):
         raise PermissionDenied("Only owners and admins can remove people.")
@@ -104,7 +101,8 @@ def member_invite(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _members_page(request, invite_form=form)
     email = form.cleaned_data["email"]
-    if members_of(organization=actor.organization).filter(user__email__iexact=email).exists():
+    members = selectors.members_of(organization=actor.organization)
+    if members.filter(user__email__iexact=email).exists():
         form.add_error("email", f"{email} is already a member.")
         return _members_page(request, invite_form=form)
     try:
@@ -117,7 +115,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
         add_service_errors(form, error)
         return _members_page(request, invite_form=form)
     accept_url = request.build_absolute_uri(reverse("invitation_accept", args=[invitation.key]))
-    if invitation_send(invitation=invitation, accept_url=accept_url):
+    if services.invitation_send(invitation=invitation, accept_url=accept_url):
         messages.success(request, f"Invitation sent to {invitation.email}.")
     else:
         messages.warning(
@@ -132,6 +130,6 @@ def member_invite(request: HttpRequest) -> HttpResponse:
 @require_POST
 def invitation_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation, pk=pk, accepted_at__isnull=True)
-    invitation_revoke(invitation=invitation)
+    services.invitation_revoke(invitation=invitation)
     messages.success(request, f"The invitation to {invitation.email} was revoked.")
     return redirect("member_list")

@@ -59,11 +59,22 @@ def _invitation_problem(request: HttpRequest, invitation: Invitation | None) -> 
     )
 
 
+def _invitation_refused(
+    request: HttpRequest, invitation: Invitation, error: ValidationError
+) -> HttpResponse:
+    """Why the signed-in user cannot accept; sent to another address, they may switch accounts."""
+    if error.code != services.INVITATION_OTHER_ADDRESS:
+        return _invitation_problem(request, invitation)
+    context = {"invitation": invitation, "refusal": " ".join(error.messages)}
+    return render(request, "crm/invitations/accept.html", context, status=403)
+
+
 def invitation_accept(request: HttpRequest, key: str) -> HttpResponse:
     """The link in the invitation e-mail.
 
-    Signed-in people join (and switch to the organization); others sign up or sign in first, with
-    the key kept in the session for the signup form.
+    Signed-in people join (and switch to the organization) when the invitation was sent to their
+    address; others sign up or sign in first, with the key kept in the session for the signup
+    form.
     """
     invitation = services.invitation_by_key(key)
     if invitation is None or not invitation.is_pending:
@@ -73,17 +84,19 @@ def invitation_accept(request: HttpRequest, key: str) -> HttpResponse:
         login_url = f"{reverse('account_login')}?next={request.path}"
         context = {"invitation": invitation, "login_url": login_url}
         return render(request, "crm/invitations/accept.html", context)
-    existing: Membership | None = membership_for(
-        user=request.user, organization=invitation.organization
-    )
+    user = acting_user(request)
+    try:
+        if request.method == "POST":
+            services.invitation_accept(invitation=invitation, user=user)
+        else:
+            services.invitation_check(invitation=invitation, user=user)
+    except ValidationError as error:
+        return _invitation_refused(request, invitation, error)
     if request.method == "POST":
-        try:
-            services.invitation_accept(invitation=invitation, user=acting_user(request))
-        except ValidationError:
-            return _invitation_problem(request, invitation)
         request.session.pop(INVITATION_SESSION_KEY, None)
         _enter(request, invitation.organization_id)
         messages.success(request, f"Welcome to {invitation.organization}.")
         return redirect("home")
+    existing: Membership | None = membership_for(user=user, organization=invitation.organization)
     context = {"invitation": invitation, "existing": existing}
     return render(request, "crm/invitations/accept.html", context)

@@ -20,8 +20,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
+from crm import selectors, services
 from crm.models import DealStage, TaskStatus
-from crm.web import selectors
 from crm.web.access import (
     acting_membership,
     acting_user,
@@ -38,7 +38,6 @@ from crm.web.listing import (
     paginate,
     sorted_queryset,
 )
-from crm.web.services import record_delete
 
 RESULTS_TARGET = "results"
 
@@ -120,7 +119,7 @@ def record_list(request: HttpRequest, resource: Resource) -> HttpResponse:
         headers=header_cells(resource.columns, params.sort),
         subjects=[
             (label, _query_without(request, param))
-            for param, label in selectors.filter_subjects(params.filters)
+            for param, label in selectors.filter_subjects(filters=params.filters)
         ],
         limit_choices=LIMIT_CHOICES,
         members=selectors.member_users(organization=acting_membership(request).organization),
@@ -167,37 +166,36 @@ def _save(resource: Resource, form: RecordForm, record: Any | None) -> Any | Non
         return None
 
 
-@member_required
-def record_create(request: HttpRequest, resource: Resource) -> HttpResponse:
-    # "New task" from a contact's page arrives as /tasks/new/?contact=12.
-    prefill = {k: v for k, v in request.GET.items() if k in resource.form_class.base_fields}
+def _form_page(
+    request: HttpRequest, resource: Resource, *, record: Any | None, initial: dict[str, Any]
+) -> HttpResponse:
+    """The create (``record`` None) or edit form; a saved record goes to its page."""
     form = resource.form_class(
         request.POST if request.method == "POST" else None,
-        initial=prefill,
-        organization=acting_membership(request).organization,
-    )
-    if request.method == "POST":
-        record = _save(resource, form, None)
-        if record is not None:
-            messages.success(request, f"{resource.label} “{record}” created.")
-            return redirect(resource.url_name("detail"), pk=record.pk)
-    return render(request, "crm/records/form.html", _context(resource, form=form, record=None))
-
-
-@member_required
-def record_edit(request: HttpRequest, resource: Resource, pk: int) -> HttpResponse:
-    record = get_object_or_404(resource.model._default_manager, pk=pk)
-    form = resource.form_class(
-        request.POST if request.method == "POST" else None,
-        initial=resource.form_class.initial_from(record),
+        initial=initial,
         organization=acting_membership(request).organization,
     )
     if request.method == "POST":
         saved = _save(resource, form, record)
         if saved is not None:
-            messages.success(request, f"{resource.label} “{saved}” saved.")
+            done = "created" if record is None else "saved"
+            messages.success(request, f"{resource.label} “{saved}” {done}.")
             return redirect(resource.url_name("detail"), pk=saved.pk)
     return render(request, "crm/records/form.html", _context(resource, form=form, record=record))
+
+
+@member_required
+def record_create(request: HttpRequest, resource: Resource) -> HttpResponse:
+    # "New task" from a contact's page arrives as /tasks/new/?contact=12.
+    prefill = {k: v for k, v in request.GET.items() if k in resource.form_class.base_fields}
+    return _form_page(request, resource, record=None, initial=prefill)
+
+
+@member_required
+def record_edit(request: HttpRequest, resource: Resource, pk: int) -> HttpResponse:
+    record = get_object_or_404(resource.model._default_manager, pk=pk)
+    initial = resource.form_class.initial_from(record)
+    return _form_page(request, resource, record=record, initial=initial)
 
 
 @member_required
@@ -205,7 +203,7 @@ def record_delete_confirm(request: HttpRequest, resource: Resource, pk: int) -> 
     record = get_object_or_404(resource.model._default_manager, pk=pk)
     if request.method == "POST":
         name = str(record)
-        record_delete(record=record)
+        services.record_delete(record=record)
         messages.success(request, f"{resource.label} “{name}” deleted.")
         return redirect(resource.url_name("list"))
     return render(request, "crm/records/confirm_delete.html", _context(resource, record=record))

@@ -8,10 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from crm import selectors as crm_selectors
-from crm import services
+from crm import selectors, services
 from crm.models import Account, Contact, Deal, Task, TaskStatus
-from crm.web import selectors
 from crm.web.access import is_htmx, member_required, safe_next
 from crm.web.forms import AccountForm, ContactForm, DealForm, TaskForm
 from crm.web.listing import Column
@@ -22,7 +20,7 @@ CONTACTS = Resource(
     plural="contacts",
     label="Contact",
     model=Contact,
-    queryset=crm_selectors.contact_queryset,
+    queryset=selectors.contact_queryset,
     search=selectors.contact_search,
     save=services.contact_save,
     form_class=ContactForm,
@@ -45,7 +43,7 @@ ACCOUNTS = Resource(
     plural="accounts",
     label="Account",
     model=Account,
-    queryset=crm_selectors.account_queryset,
+    queryset=selectors.account_queryset,
     search=selectors.account_search,
     save=services.account_save,
     form_class=AccountForm,
@@ -68,7 +66,7 @@ DEALS = Resource(
     plural="deals",
     label="Deal",
     model=Deal,
-    queryset=crm_selectors.deal_queryset,
+    queryset=selectors.deal_queryset,
     search=selectors.deal_search,
     save=services.deal_save,
     form_class=DealForm,
@@ -92,7 +90,7 @@ TASKS = Resource(
     plural="tasks",
     label="Task",
     model=Task,
-    queryset=crm_selectors.task_queryset,
+    queryset=selectors.task_queryset,
     search=selectors.task_search,
     save=services.task_save,
     form_class=TaskForm,
@@ -115,7 +113,7 @@ RESOURCES = (CONTACTS, ACCOUNTS, DEALS, TASKS)
 @require_POST
 def task_set_status(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark a task done or open again; htmx gets the task's row back, others a redirect."""
-    task = get_object_or_404(crm_selectors.task_queryset(), pk=pk)
+    task = get_object_or_404(selectors.task_queryset(), pk=pk)
     status = request.POST.get("status", "")
     if status in TaskStatus.values:
         task = services.task_save(task=task, status=status)

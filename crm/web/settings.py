@@ -9,9 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
-from crm import services
+from crm import selectors, services
 from crm.models import ApiToken
-from crm.web import selectors
 from crm.web.access import acting_user, add_service_errors, member_required
 from crm.web.forms import ApiTokenForm
 

@@ -7,9 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from crm import selectors as crm_selectors
+from crm import selectors
 from crm.models import TaskStatus
-from crm.web import selectors
 from crm.web.access import acting_user, member_required
 
 MY_TASKS_LIMIT = 10
@@ -18,7 +17,7 @@ MY_TASKS_LIMIT = 10
 @member_required
 def home(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
-    my_tasks = crm_selectors.task_queryset().filter(assignee=user, status=TaskStatus.OPEN)
+    my_tasks = selectors.task_queryset().filter(assignee=user, status=TaskStatus.OPEN)
     context = {
         "nav": "home",
         "now": timezone.now(),

@@ -46,7 +46,7 @@ class OAuthStateAdmin(TenantAdmin):
     exclude = ["secret_encrypted", "nonce"]
     raw_id_fields = ["user"]
 
-    def has_add_permission(self, request: object) -> bool:  # type: ignore[override]
+    def has_add_permission(self, request: object) -> bool:
         return False
 
 

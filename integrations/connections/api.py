@@ -23,7 +23,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.api.base import TenantAPIView
+from crm.api.base import TenantAPIView, acting_membership, acting_user
 from crm.api.errors import ApiError, NotFoundError
 from crm.api.pagination import PagePagination
 from crm.api.permissions import IsOrganizationAdmin
@@ -57,7 +57,7 @@ def _flow_error(exc: services.ConnectionFlowError) -> ApiError:
 def _connection_or_404(request: Request, pk: Any) -> Any:
     connection = (
         selectors.connection_for_user(
-            user=request.user, membership=request.membership, connection_id=int(pk)
+            user=acting_user(request), membership=acting_membership(request), connection_id=int(pk)
         )
         if str(pk).isdigit()
         else None
@@ -107,21 +107,21 @@ class AuthorizeView(TenantAPIView):
             if _flag(request, "adminConsent"):
                 if provider != "microsoft":
                     raise ApiError("Admin consent exists for Microsoft 365 only.")
-                if not request.membership.is_admin:
+                if not acting_membership(request).is_admin:
                     raise ApiError(
                         "Only admins can grant tenant-wide consent.",
                         code="Forbidden",
                         status_code=403,
                     )
                 url = services.admin_consent_start(
-                    user=request.user,
-                    organization=request.organization,
+                    user=acting_user(request),
+                    organization=acting_membership(request).organization,
                     tenant=request.query_params.get("tenant", ""),
                 )
             else:
                 url = services.oauth_authorize_start(
-                    user=request.user,
-                    organization=request.organization,
+                    user=acting_user(request),
+                    organization=acting_membership(request).organization,
                     provider_name=provider,
                     capabilities=CAPABILITY_CHOICES[kind],
                     login_hint=request.query_params.get("login_hint") or None,
@@ -180,7 +180,7 @@ class CallbackView(TenantAPIView):
     def post(self, request: Request, provider: str) -> HttpResponse:
         # A cross-site POST: SameSite=Lax keeps the session cookie away, so the signed,
         # single-use state alone identifies the user (and no CSRF token can exist).
-        return self._finish(request, provider, dict(request.data.items()))
+        return self._finish(request, provider, dict(request.POST.items()))
 
     def _finish(self, request: Request, provider: str, raw: dict[str, Any]) -> HttpResponse:
         params = {k: v for k, v in raw.items() if isinstance(v, str)}
@@ -225,7 +225,7 @@ class DisconnectView(TenantAPIView):
                 f"Unknown provider '{provider}'.", code="UnknownProvider", status_code=404
             )
         queryset = selectors.connections_visible_to(
-            user=request.user, membership=request.membership, everyone=False
+            user=acting_user(request), membership=acting_membership(request), everyone=False
         ).filter(provider=provider)
         connection_id = request.query_params.get("connectionId")
         if connection_id is not None:
@@ -259,8 +259,8 @@ class ConnectionListView(TenantAPIView):
     )
     def get(self, request: Request) -> Response:
         queryset = selectors.connections_visible_to(
-            user=request.user,
-            membership=request.membership,
+            user=acting_user(request),
+            membership=acting_membership(request),
             everyone=request.query_params.get("scope") == "organization",
         )
         paginator = self.pagination_class()

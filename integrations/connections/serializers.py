@@ -7,15 +7,15 @@ from integrations.connections.models import Connection
 from integrations.connections.selectors import connection_state
 
 
-class ProviderSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ProviderSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     configured = serializers.BooleanField()
     capabilities = serializers.ListField(child=serializers.CharField())
     scopes = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
-class ConnectionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ConnectionSerializer(serializers.ModelSerializer):
     """A connection as the person sees it; tokens never leave the vault."""
 
     user = serializers.EmailField(source="user.email", read_only=True)
@@ -49,20 +49,20 @@ class ConnectionSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
         return list(connection_state(connection).missing_scopes)
 
 
-class RefreshResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class RefreshResultSerializer(serializers.Serializer):
     message = serializers.CharField()
     expiresAt = serializers.DateTimeField()
     connection = ConnectionSerializer()
 
 
-class DisconnectResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class DisconnectResultSerializer(serializers.Serializer):
     message = serializers.CharField()
     disconnected = serializers.ListField(child=serializers.IntegerField())
     purged = serializers.BooleanField()
     notes = serializers.ListField(child=serializers.CharField())
 
 
-class OutlookConnectionStatusSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class OutlookConnectionStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=["connected", "expired", "pending_auth", "not_connected"]
     )
@@ -79,16 +79,16 @@ class OutlookConnectionStatusSerializer(serializers.Serializer):  # type: ignore
     is_token_valid = serializers.BooleanField()
 
 
-class OutlookConnectionsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class OutlookConnectionsSerializer(serializers.Serializer):
     connections = OutlookConnectionStatusSerializer(many=True)
     has_connections = serializers.BooleanField()
 
 
-class TenantDisconnectSerializer(StrictSerializerMixin, serializers.Serializer):  # type: ignore[type-arg]
+class TenantDisconnectSerializer(StrictSerializerMixin, serializers.Serializer):
     tenant_id = serializers.CharField(max_length=64)
 
 
-class TenantDisconnectResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TenantDisconnectResultSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     tenant_id = serializers.CharField()
     affected_shared_inboxes = serializers.ListField(child=serializers.CharField())

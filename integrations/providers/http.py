@@ -29,7 +29,7 @@ class ProviderSession(requests.Session):
 
     def merge_environment_settings(
         self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> Any:  # type: ignore[override]
+    ) -> Any:
         merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
         if self.verify is not True and verify in (None, True):
             merged["verify"] = self.verify

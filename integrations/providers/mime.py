@@ -18,12 +18,17 @@ SNIPPET_LENGTH = 200
 _WHITESPACE = re.compile(r"\s+")
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]+>", re.IGNORECASE | re.DOTALL)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+# Characters that need the real address parser: quotes, comments, escapes, groups, routes.
+_NOT_SIMPLE = re.compile(r'["()\\;:\[\]]|=\?')
+_SIMPLE_ITEM = re.compile(r"([^<>@]*?)\s*<\s*([^<>\s@]+@[^<>\s@]+)\s*>|([^<>\s@]+@[^<>\s@]+)")
 
 
 def decode_words(value: str | None) -> str:
     """An RFC 2047 header value as text; undecodable words are kept as they came."""
     if not value:
         return ""
+    if "=?" not in value:
+        return value  # the common case, and decode_header's slowest path
     try:
         return str(make_header(decode_header(value)))
     except (LookupError, UnicodeDecodeError, ValueError, TypeError):
@@ -34,11 +39,41 @@ def normalize_address(address: str) -> str:
     return address.strip().strip("<>").strip().lower()
 
 
+def _simple_pairs(value: str) -> list[tuple[str, str]] | None:
+    """``Name <a@b>, c@d`` lists without quoting, comments or groups, split without the RFC 5322
+    parser (which is most of the cost of normalizing a message); None for anything else."""
+    if _NOT_SIMPLE.search(value):
+        return None
+    pairs = []
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        found = _SIMPLE_ITEM.fullmatch(item)
+        if found is None:
+            return None
+        name, address, bare = found.groups()
+        pairs.append((" ".join(name.split()), address) if address else ("", bare))
+    return pairs
+
+
+def address_pairs(values: list[str]) -> list[tuple[str, str]]:
+    """(name, address) pairs as ``email.utils.getaddresses`` gives them, faster when simple."""
+    pairs: list[tuple[str, str]] = []
+    for value in values:
+        simple = _simple_pairs(value)
+        pairs += getaddresses([value]) if simple is None else simple
+    return pairs
+
+
 def parse_addresses(*values: str | None) -> tuple[RemoteAddress, ...]:
     """Addresses from To/Cc/From-style headers, names decoded, duplicates and junk dropped."""
     found: list[RemoteAddress] = []
     seen: set[str] = set()
-    for name, address in getaddresses([v for v in values if v]):
+    present = [v for v in values if v]
+    if not present:
+        return ()
+    for name, address in address_pairs(present):
         address = normalize_address(address)
         if "@" not in address or address in seen:
             continue

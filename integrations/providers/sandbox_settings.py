@@ -28,6 +28,12 @@ def sandbox_provider_settings(
         "MICROSOFT_CLIENT_SECRET": SANDBOX_MICROSOFT_APP[1],
         "MICROSOFT_LOGIN_URL": microsoft_login_url.rstrip("/"),
         "MICROSOFT_GRAPH_URL": microsoft_graph_url.rstrip("/"),
+        # -- push (integrations.mail.push): the topic still has to be registered with the
+        # sandbox (POST /_sandbox/google/push-endpoints) before Gmail accepts a watch on it.
+        "GOOGLE_PUBSUB_TOPIC": "projects/liaison-sandbox/topics/gmail-push",
+        "GOOGLE_PUSH_JWKS_URL": f"{google}/oauth2/v3/certs",
+        "GOOGLE_PUSH_ISSUER": google,
+        "MICROSOFT_PUSH_ENABLED": "true",
     }
 
 

@@ -11,11 +11,15 @@ Every method raises :class:`SandboxError` (with the response body) on a non-2xx 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import requests
+
+from integrations.sandbox.generator.companies_json import companies_to_json
+from integrations.sandbox.generator.models import Company
 
 
 class SandboxError(Exception):
@@ -167,10 +171,18 @@ class _ProviderControl:
         count: int,
         span_days: int | None = None,
         events: int | None = None,
+        companies: Sequence[Company] | None = None,
     ) -> dict[str, Any]:
-        """Generated mail (and events) for ``who``: see ``integrations.sandbox.generator``."""
+        """Generated mail (and events) for ``who``: see ``integrations.sandbox.generator``.
+        ``companies`` are who the mail and meetings are with (default: the generator's own)."""
         body = _without_none(
-            {"seed": seed, "count": count, "span_days": span_days, "events": events}
+            {
+                "seed": seed,
+                "count": count,
+                "span_days": span_days,
+                "events": events,
+                "companies": companies_to_json(companies) if companies is not None else None,
+            }
         )
         return self._call("POST", f"/users/{_segment(who)}/fill", json=body)
 

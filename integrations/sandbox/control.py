@@ -9,23 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from integrations.sandbox.http import Abort, Request, Response, router
-
-
-def _error(status: int, message: str) -> Abort:
-    return Abort(Response.json({"error": {"code": status, "message": message}}, status=status))
-
-
-def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        data = request.json()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _error(400, f"body is not JSON: {exc}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise _error(400, "body must be a JSON object")
-    return data
+from integrations.sandbox.control_json import control_error, json_object
+from integrations.sandbox.http import Request, Response, router
 
 
 def _int_arg(request: Request, name: str, default: int | None = None) -> int | None:
@@ -35,7 +20,7 @@ def _int_arg(request: Request, name: str, default: int | None = None) -> int | N
     try:
         return int(value)
     except ValueError as exc:
-        raise _error(400, f"{name} must be an integer") from exc
+        raise control_error(400, f"{name} must be an integer") from exc
 
 
 @router.route("GET", r"/_sandbox/info", name="sandbox.info", provider="control")
@@ -71,7 +56,7 @@ def reset(request: Request) -> Response:
 @router.route("POST", r"/_sandbox/save", name="sandbox.save", provider="control")
 def save(request: Request) -> Response:
     if request.sandbox.state_path is None:
-        raise _error(409, "the sandbox was started without --state")
+        raise control_error(409, "the sandbox was started without --state")
     path = request.sandbox.save()
     return Response.json({"saved": str(path)})
 
@@ -84,10 +69,10 @@ def faults_list(request: Request) -> Response:
 @router.route("POST", r"/_sandbox/faults", name="sandbox.faults.add", provider="control")
 def faults_add(request: Request) -> Response:
     """Add one rule (an object) or several (``{"faults": [...]}``); answer the stored rules."""
-    data = _json_object(request)
+    data = json_object(request)
     payloads = data.get("faults", [data])
     if not isinstance(payloads, list) or not all(isinstance(p, dict) for p in payloads):
-        raise _error(400, "faults must be a list of objects")
+        raise control_error(400, "faults must be a list of objects")
     injector = request.sandbox.faults
     added = []
     try:
@@ -96,7 +81,7 @@ def faults_add(request: Request) -> Response:
     except (TypeError, ValueError) as exc:
         for rule in added:  # all or nothing
             injector.remove(rule.id)
-        raise _error(400, str(exc)) from exc
+        raise control_error(400, str(exc)) from exc
     rules = [rule.to_dict() for rule in added]
     return Response.json(rules[0] if "faults" not in data else {"faults": rules}, status=201)
 
@@ -115,7 +100,7 @@ def faults_clear(request: Request) -> Response:
 )
 def faults_delete(request: Request) -> Response:
     if not request.sandbox.faults.remove(request.params["fault_id"]):
-        raise _error(404, f"no fault {request.params['fault_id']}")
+        raise control_error(404, f"no fault {request.params['fault_id']}")
     return Response.empty()
 
 
@@ -159,9 +144,9 @@ def config_set(request: Request) -> Response:
     sandbox = request.sandbox
     with sandbox.lock:
         try:
-            sandbox.config.update(_json_object(request))
+            sandbox.config.update(json_object(request))
         except ValueError as exc:
-            raise _error(400, str(exc)) from exc
+            raise control_error(400, str(exc)) from exc
         return Response.json(sandbox.config.to_dict())
 
 
@@ -175,9 +160,9 @@ def clock_get(request: Request) -> Response:
 
 @router.route("POST", r"/_sandbox/clock", name="sandbox.clock.advance", provider="control")
 def clock_advance(request: Request) -> Response:
-    seconds = _json_object(request).get("advance_seconds")
+    seconds = json_object(request).get("advance_seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise _error(400, "advance_seconds must be a number")
+        raise control_error(400, "advance_seconds must be a number")
     sandbox = request.sandbox
     now = sandbox.advance_clock(seconds)
     return Response.json(

@@ -16,10 +16,9 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import Any
 
-from integrations.sandbox.http import Response
+from integrations.sandbox.http import Response, status_phrase
 
 REQUEST_LOG_SIZE = 100_000
 
@@ -94,8 +93,10 @@ def error_kind(path: str) -> str:
         return "control"
     if path.startswith("/graph/"):
         return "graph"
+    if path.startswith("/upload/"):
+        return "google"  # media uploads (/upload/gmail/v1/...) go to the server root
     if path.startswith("/google/"):
-        api = ("/google/gmail/", "/google/calendar/", "/google/batch")
+        api = ("/google/gmail/", "/google/calendar/", "/google/batch", "/google/upload/")
         return "google" if path.startswith(api) else "oauth"
     return "aad"
 
@@ -109,7 +110,7 @@ def error_body(
     kind: str | None = None,
 ) -> dict[str, Any]:
     """The JSON error the real provider would send for ``status`` on ``path``."""
-    phrase = _phrase(status)
+    phrase = status_phrase(status, "Error")
     kind = kind or error_kind(path)
     if kind == "google":
         g_reason, g_message, g_status = GOOGLE_ERRORS.get(status, ("unknown", phrase, "UNKNOWN"))
@@ -148,7 +149,7 @@ def error_body(
 
 def _aadsts(status: int, message: str | None) -> dict[str, Any]:
     """What the Microsoft identity platform adds to OAuth errors: AADSTS code and trace ids."""
-    code, text = AADSTS_CODES.get(status, (90033, _phrase(status)))
+    code, text = AADSTS_CODES.get(status, (90033, status_phrase(status, "Error")))
     stamp = _now_iso().replace("T", " ")
     trace_id, correlation_id = str(uuid.uuid4()), str(uuid.uuid4())
     return {
@@ -172,13 +173,6 @@ def error_response(
 ) -> Response:
     body = error_body(status, path, reason=reason, message=message, kind=kind)
     return Response.json(body, status=status)
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
 
 
 @dataclass

@@ -11,8 +11,17 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
+
+
+def status_phrase(status: int, default: str = "Unknown") -> str:
+    """``404`` → ``"Not Found"``; ``default`` for a status HTTP does not name."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return default
 
 
 class CaseInsensitiveHeaders(dict[str, str]):
@@ -23,7 +32,7 @@ class CaseInsensitiveHeaders(dict[str, str]):
         for key, value in (items or {}).items():
             self[key.lower()] = value
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return super().get(key.lower(), default)
 
     def __getitem__(self, key: str) -> str:
@@ -68,9 +77,13 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
-    def json(cls, data: Any, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
+    def json(
+        cls, data: Any, status: int = 200, headers: list[tuple[str, str]] | None = None
+    ) -> Response:
         body = json.dumps(data, separators=(",", ":")).encode()
-        return cls(status, body, [("Content-Type", "application/json; charset=UTF-8"), *(headers or [])])
+        return cls(
+            status, body, [("Content-Type", "application/json; charset=UTF-8"), *(headers or [])]
+        )
 
     @classmethod
     def html(cls, text: str, status: int = 200) -> Response:
@@ -95,7 +108,7 @@ class Response:
         return None
 
 
-class Abort(Exception):  # noqa: N818 - reads as "abort with this response"
+class Abort(Exception):  # not "AbortError": it reads as "abort with this response"
     """Raised by a handler to answer with ``response`` at once (errors, throttling)."""
 
     def __init__(self, response: Response) -> None:
@@ -119,7 +132,9 @@ class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def route(self, method: str, pattern: str, *, name: str, provider: str) -> Callable[[Handler], Handler]:
+    def route(
+        self, method: str, pattern: str, *, name: str, provider: str
+    ) -> Callable[[Handler], Handler]:
         """Register ``handler`` for ``method`` and a full-match regex ``pattern`` over the path."""
 
         def decorator(handler: Handler) -> Handler:

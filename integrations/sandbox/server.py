@@ -17,7 +17,6 @@ import tempfile
 import threading
 import time
 from email.utils import formatdate
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,14 +25,20 @@ from urllib.parse import parse_qs, unquote
 import trustme
 
 from integrations.sandbox import control  # noqa: F401 - registers the generic control routes
-from integrations.sandbox.faults import error_kind, error_response
-from integrations.sandbox.http import Abort, CaseInsensitiveHeaders, Request, Response, router
+from integrations.sandbox.dispatch import USER_HEADER, record_request, serve, unmatched_response
+from integrations.sandbox.faults import error_response
+from integrations.sandbox.http import (
+    CaseInsensitiveHeaders,
+    Request,
+    Response,
+    router,
+    status_phrase,
+)
 from integrations.sandbox.state import Sandbox, SandboxConfig
 
 logger = logging.getLogger(__name__)
 
 PROVIDER_PACKAGES = ("integrations.sandbox.google", "integrations.sandbox.microsoft")
-USER_HEADER = "X-Sandbox-User"  # a handler may name the acting user here instead of log_user
 _HOST_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+)(:\d{1,5})?$")
 _NO_BODY_STATUSES = {204, 304}
 
@@ -91,30 +96,19 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         route, params = matched if matched else (None, {})
         request.params = params
         is_control = path.startswith("/_sandbox/")
-        decision = (
-            None
-            if is_control
-            else sandbox.faults.decide(method, route.name if route else None, path)
+        response, fault_ids = serve(
+            request, route, faults=not is_control, unmatched=unmatched_response
         )
-        fault_ids = decision.rule_ids if decision else []
-        if decision and decision.latency_seconds:
-            time.sleep(decision.latency_seconds)
-        if decision and decision.reset:
-            self._log(request, route, None, started, fault_ids)
+        if response is None:
+            record_request(request, route, None, started, fault_ids)
             self._reset_connection()
             return
-        if decision and decision.response is not None:
-            response = decision.response
-        elif route is None:
-            response = _unmatched(method, path)
-        else:
-            response = _call(route.handler, request)
         if method not in ("GET", "HEAD"):
             # Reads change nothing worth keeping (quota windows, short-lived auth codes).
             sandbox.mark_dirty()
         if not is_control:
             # Logged before the answer leaves, so a client that reads the log next sees it.
-            self._log(request, route, response, started, fault_ids)
+            record_request(request, route, response, started, fault_ids)
         self._send(response)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
@@ -160,7 +154,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response) -> None:
         status = response.status
-        phrase = _phrase(status)
+        phrase = status_phrase(status)
         lines = [f"HTTP/1.1 {status} {phrase}", f"Date: {formatdate(usegmt=True)}"]
         for key, value in response.headers:
             if key.lower() in ("content-length", "transfer-encoding", "connection", "date"):
@@ -185,63 +179,6 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-
-    def _log(
-        self,
-        request: Request,
-        route: Any,
-        response: Response | None,
-        started: float,
-        fault_ids: list[str],
-    ) -> None:
-        user = getattr(request, "log_user", None)
-        if user is None and response is not None:
-            user = response.header(USER_HEADER)
-        self.server.sandbox.request_log.record(
-            {
-                "ts": request.sandbox.now().isoformat(),
-                "method": request.method,
-                "path": request.path,
-                "route": route.name if route else None,
-                "provider": route.provider if route else None,
-                "status": response.status if response is not None else None,
-                "user": user,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                "faults": fault_ids,
-                "reset": response is None,
-            }
-        )
-
-
-def _call(handler: Any, request: Request) -> Response:
-    try:
-        return handler(request)
-    except Abort as abort:
-        return abort.response
-    except Exception:
-        logger.exception("sandbox handler failed: %s %s", request.method, request.path)
-        return error_response(500, request.path)
-
-
-def _unmatched(method: str, path: str) -> Response:
-    # Unknown API paths answer in the API's error shape; OAuth endpoints have no error for a
-    # missing path, so everything else gets the sandbox's own {"error": {code, message}}.
-    kind = error_kind(path)
-    kind = kind if kind in ("google", "graph") else "control"
-    allowed = sorted({r.method for r in router.routes if r.regex.fullmatch(path)})
-    if allowed:
-        message = f"Method {method} not allowed for {path}"
-        response = error_response(405, path, message=message, kind=kind)
-        response.headers.append(("Allow", ", ".join(allowed)))
-        return response
-    return error_response(404, path, message=f"No such resource: {method} {path}", kind=kind)
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
 
 
 class _HTTPSServer(ThreadingHTTPServer):

@@ -14,8 +14,8 @@ from django.test import override_settings
 from crm.tenancy import tenant_context
 from integrations.mail.models import (
     FailureStatus,
-    MailThread,
     Mailbox,
+    MailThread,
     Message,
     RunTrigger,
     SyncFailure,
@@ -124,7 +124,8 @@ def mutate(providers: Providers, provider: str, rng: random.Random) -> None:
             sandbox.google.deliver(
                 GOOGLE_USER,
                 f"From: Chaos <c{n}@chaos.test>\r\nTo: {GOOGLE_USER}\r\nSubject: Chaos {n}\r\n"
-                f"Message-ID: <chaos-{n}@chaos.test>\r\nDate: Sat, 21 Nov 2026 09:00:00 +0000\r\n\r\nx\r\n",
+                f"Message-ID: <chaos-{n}@chaos.test>\r\n"
+                "Date: Sat, 21 Nov 2026 09:00:00 +0000\r\n\r\nx\r\n",
                 label_ids=["INBOX", "UNREAD"],
             )
         for row in rng.sample(live, CHANGES):
@@ -144,7 +145,8 @@ def mutate(providers: Providers, provider: str, rng: random.Random) -> None:
         sandbox.microsoft.deliver(
             MICROSOFT_USER,
             f"From: Chaos <c{n}@chaos.test>\r\nTo: {MICROSOFT_USER}\r\nSubject: Chaos {n}\r\n"
-            f"Message-ID: <chaos-ms-{n}@chaos.test>\r\nDate: Sat, 21 Nov 2026 09:00:00 +0000\r\n\r\nx\r\n",
+            f"Message-ID: <chaos-ms-{n}@chaos.test>\r\n"
+            "Date: Sat, 21 Nov 2026 09:00:00 +0000\r\n\r\nx\r\n",
             folder="inbox",
         )
     for row in rng.sample(live, CHANGES):

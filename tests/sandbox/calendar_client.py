@@ -7,7 +7,6 @@ the token endpoint); only configuration points the library at the sandbox.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httplib2
 from google.oauth2.credentials import Credentials
@@ -17,12 +16,12 @@ from googleapiclient.discovery import build
 from integrations.sandbox.client import SandboxClient
 from tests.sandbox.gmail_harness import (
     CLIENT_ID,
-    CLIENT_SECRET,
     REDIRECT_URI,
     register_client,
+    stored_credentials,
     tls_session,
-    token_uri,
 )
+from tests.sandbox.oauth_harness import exchange_code, redirect_params
 
 OWNER = "carla@initech.test"
 SCOPES = ["https://www.googleapis.com/auth/calendar"]
@@ -44,26 +43,8 @@ def authorized_credentials(sandbox: SandboxClient) -> Credentials:
             "login_hint": OWNER,
         },
     )
-    assert consent.status_code == 302, consent.text
-    code = parse_qs(urlsplit(consent.headers["Location"]).query)["code"][0]
-    tokens = session.post(
-        token_uri(sandbox),
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-        },
-    ).json()
-    return Credentials(
-        token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        token_uri=token_uri(sandbox),
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        scopes=SCOPES,
-    )
+    code = redirect_params(consent)["code"]
+    return stored_credentials(sandbox, exchange_code(sandbox, code).json(), SCOPES)
 
 
 def calendar_service(sandbox: SandboxClient) -> Any:

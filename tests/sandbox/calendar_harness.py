@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from integrations.sandbox.dispatch import call_handler
 from integrations.sandbox.google import calendar_api  # noqa: F401 - registers the routes
 from integrations.sandbox.google.calendar_state import CalendarStore
 from integrations.sandbox.http import CaseInsensitiveHeaders, Request, router
-from integrations.sandbox.server import _call
 from integrations.sandbox.state import Sandbox, SandboxConfig
 
 OWNER = "alice@example.com"
@@ -62,7 +62,7 @@ class Harness:
             params=params,
             sandbox=self.sandbox,
         )
-        response = _call(route.handler, request)
+        response = call_handler(route.handler, request)
         return response.status, json.loads(response.body) if response.body else None
 
     def ok(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:

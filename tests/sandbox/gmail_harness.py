@@ -68,9 +68,16 @@ def grant(sandbox: SandboxClient, email: str, scopes: list[str]) -> Credentials:
     body = sandbox.call(
         "POST", "/google/tokens", json={"email": email, "client_id": CLIENT_ID, "scopes": scopes}
     )
+    return stored_credentials(sandbox, body, scopes)
+
+
+def stored_credentials(
+    sandbox: SandboxClient, tokens: dict[str, Any], scopes: list[str]
+) -> Credentials:
+    """The test client's Credentials from a token response (access and refresh token)."""
     return Credentials(
-        token=body["access_token"],
-        refresh_token=body["refresh_token"],
+        token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
         token_uri=token_uri(sandbox),
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,

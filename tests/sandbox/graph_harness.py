@@ -125,6 +125,18 @@ class Graph:
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.session.delete(self.url(path), **kwargs)
 
+    def delta_round(self, url: str, **kwargs: Any) -> tuple[list[dict[str, Any]], str]:
+        """Every entry of one delta round (following nextLinks), and the deltaLink ending it."""
+        entries: list[dict[str, Any]] = []
+        while True:
+            response = self.get(url, **kwargs)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            entries += page["value"]
+            if "@odata.deltaLink" in page:
+                return entries, page["@odata.deltaLink"]
+            url = page["@odata.nextLink"]
+
 
 def token_for(sandbox: SandboxClient, upn: str, scopes: list[str] | None = None) -> dict[str, Any]:
     return sandbox.call(

@@ -65,6 +65,26 @@ def token_post(sandbox: SandboxClient, data: dict[str, str]) -> Any:
     return tls_session(sandbox).post(token_uri(sandbox), data=data)
 
 
+def exchange_code(
+    sandbox: SandboxClient,
+    code: str,
+    *,
+    code_verifier: str | None = None,
+    redirect_uri: str = REDIRECT_URI,
+) -> Any:
+    """The token endpoint's answer to an authorization-code grant from the test client."""
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+    if code_verifier is not None:
+        data["code_verifier"] = code_verifier
+    return token_post(sandbox, data)
+
+
 def offline_credentials(google: SandboxClient) -> Credentials:
     flow = make_flow(google)
     flow.fetch_token(code=authorize(google, flow, access_type="offline")["code"])

@@ -59,6 +59,21 @@ def test_fault_answers_google_error_shape_for_gmail_paths(sandbox):
     ]
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/upload/gmail/v1/users/me/messages/send", "/google/upload/gmail/v1/users/me/messages/send"],
+)
+def test_fault_answers_google_error_shape_for_gmail_upload_paths(sandbox, path):
+    sandbox.add_fault(path="upload/gmail/", status=429)
+    response = sandbox.session.post(
+        f"{sandbox.base_url}{path}?uploadType=media", data=b"Subject: hi\r\n\r\nhi", timeout=10
+    )
+    assert response.status_code == 429
+    error = response.json()["error"]
+    assert error["status"] == "RESOURCE_EXHAUSTED"
+    assert error["errors"][0]["reason"] == "rateLimitExceeded"
+
+
 def test_fault_answers_graph_error_shape_for_graph_paths(sandbox):
     sandbox.add_fault(path="^/graph/", status=429, retry_after=7)
     response = sandbox.session.get(f"{sandbox.microsoft_graph_url}{GRAPH_ME}", timeout=10)

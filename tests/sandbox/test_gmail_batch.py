@@ -158,3 +158,28 @@ def test_a_raw_fifty_call_batch_of_full_gets_answers_every_part(boxes: Mailboxes
     )
     answer = session.post(url, data=body, headers={"Content-Type": "multipart/mixed; boundary=xyz"})
     assert answer.status_code == 200 and answer.text.count("HTTP/1.1 200 OK") == 50
+
+
+def test_faults_on_an_inner_route_answer_their_part_alone_and_are_logged(
+    boxes: Mailboxes,
+) -> None:
+    gmail = boxes.service()
+    ids = message_ids(gmail, 3)
+    unavailable, reset = boxes.sandbox.add_faults(
+        [
+            {"route": "gmail.users.messages.get", "status": 503, "times": 1},
+            {"route": "gmail.users.messages.get", "reset": True, "times": 1},
+        ]
+    )
+    since = boxes.sandbox.last_request_seq()
+    collected = Collector()
+    batch = gmail_batch(boxes.sandbox, collected)
+    for message_id in ids:
+        batch.add(gmail.users().messages().get(userId="me", id=message_id), request_id=message_id)
+    batch.execute()
+
+    assert [collected.errors[i].status_code for i in ids[:2]] == [503, 504]
+    assert list(collected.responses) == [ids[2]]
+    logged = boxes.sandbox.requests_log(since=since, route="gmail.users.messages.get")
+    assert [entry["faults"] for entry in logged] == [[unavailable["id"]], [reset["id"]], []]
+    assert all(entry["batch"] for entry in logged)

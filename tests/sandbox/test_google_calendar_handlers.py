@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from integrations.sandbox.dispatch import call_handler
 from integrations.sandbox.http import CaseInsensitiveHeaders, Request, router
-from integrations.sandbox.server import _call
 from tests.sandbox.calendar_harness import (
     EVENTS,
     OWNER,
@@ -56,7 +56,7 @@ def test_request_without_token_answers_401(cal: Harness) -> None:
     request = Request(
         "GET", EVENTS, {}, CaseInsensitiveHeaders({}), b"", "https://x", matched[1], cal.sandbox
     )
-    assert _call(matched[0].handler, request).status == 401
+    assert call_handler(matched[0].handler, request).status == 401
 
 
 def test_readonly_scope_can_list_but_not_insert(cal: Harness) -> None:

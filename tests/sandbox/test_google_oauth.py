@@ -19,7 +19,6 @@ from tests.sandbox.gmail_harness import (
     CLIENT_SECRET,
     GMAIL,
     MAIL,
-    REDIRECT_URI,
     auth_request,
     google_users,
     tls_session,
@@ -27,6 +26,7 @@ from tests.sandbox.gmail_harness import (
 from tests.sandbox.oauth_harness import (
     authorize,
     browse,
+    exchange_code,
     make_flow,
     redirect_params,
     token_post,
@@ -66,17 +66,7 @@ def test_authorize_url_carries_an_s256_challenge_the_token_endpoint_checks(
     url, _ = flow.authorization_url(login_hint=ANA)
     assert "code_challenge_method=S256" in url
     params = redirect_params(browse(google, url))
-    answer = token_post(
-        google,
-        {
-            "grant_type": "authorization_code",
-            "code": params["code"],
-            "redirect_uri": REDIRECT_URI,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "code_verifier": "x" * 43,
-        },
-    )
+    answer = exchange_code(google, params["code"], code_verifier="x" * 43)
     assert answer.status_code == 400
     assert answer.json() == {
         "error": "invalid_grant",
@@ -129,17 +119,7 @@ def test_a_reused_code_answers_invalid_grant(google: SandboxClient) -> None:
     flow = make_flow(google)
     code = authorize(google, flow)["code"]
     flow.fetch_token(code=code)
-    answer = token_post(
-        google,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "code_verifier": flow.code_verifier,
-        },
-    )
+    answer = exchange_code(google, code, code_verifier=flow.code_verifier)
     assert answer.status_code == 400
     assert answer.json()["error"] == "invalid_grant"
 
@@ -148,33 +128,15 @@ def test_a_code_older_than_ten_minutes_answers_invalid_grant(google: SandboxClie
     flow = make_flow(google)
     code = authorize(google, flow)["code"]
     google.advance_clock(601)
-    answer = token_post(
-        google,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "code_verifier": flow.code_verifier,
-        },
-    )
+    answer = exchange_code(google, code, code_verifier=flow.code_verifier)
     assert answer.json()["error"] == "invalid_grant"
 
 
 def test_token_redirect_uri_must_equal_the_authorize_one(google: SandboxClient) -> None:
     flow = make_flow(google)
     code = authorize(google, flow)["code"]
-    answer = token_post(
-        google,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": "http://localhost:8000/other",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "code_verifier": flow.code_verifier,
-        },
+    answer = exchange_code(
+        google, code, code_verifier=flow.code_verifier, redirect_uri="http://localhost:8000/other"
     )
     assert answer.status_code == 400
     assert answer.json()["error"] == "redirect_uri_mismatch"

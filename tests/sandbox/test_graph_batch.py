@@ -162,3 +162,27 @@ def test_throttling_can_be_turned_off(sandbox):
     sandbox.set_config(graph_requests_per_10min=1, graph_throttle=False)
     graph = graph_for(sandbox, "alice@contoso.test")
     assert [graph.get("me/messages").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_faults_on_an_inner_route_answer_their_part_alone_and_are_logged(sandbox):
+    seed_directory(sandbox)
+    message = _deliver(sandbox, "faulty")
+    unavailable, reset = sandbox.add_faults(
+        [
+            {"route": "graph.messages.get", "status": 503, "times": 1},
+            {"route": "graph.messages.get", "reset": True, "times": 1},
+        ]
+    )
+    since = sandbox.last_request_seq()
+    url = f"/me/messages/{message['id']}"
+    response = graph_for(sandbox, "alice@contoso.test").post(
+        "$batch",
+        json={"requests": [{"id": str(n), "method": "GET", "url": url} for n in range(3)]},
+    )
+
+    parts = response.json()["responses"]
+    assert [p["status"] for p in parts] == [503, 504, 200]
+    assert parts[1]["body"]["error"]["code"] == "GatewayTimeout"
+    logged = sandbox.requests_log(since=since, route="graph.messages.get")
+    assert [entry["faults"] for entry in logged] == [[unavailable["id"]], [reset["id"]], []]
+    assert all(entry["batch"] for entry in logged)

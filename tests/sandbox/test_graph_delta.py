@@ -15,19 +15,6 @@ def _deliver(sandbox, subject: str, folder: str = "inbox") -> dict:
     )
 
 
-def _round(graph, url: str, **kwargs) -> tuple[list[dict], str]:
-    """Every entry of one delta round, and the deltaLink that ends it."""
-    entries: list[dict] = []
-    while True:
-        response = graph.get(url, **kwargs)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        entries += page["value"]
-        if "@odata.deltaLink" in page:
-            return entries, page["@odata.deltaLink"]
-        url = page["@odata.nextLink"]
-
-
 def test_initial_round_pages_by_maxpagesize_and_ends_with_a_delta_link(sandbox):
     seed_directory(sandbox)
     for number in range(5):
@@ -39,10 +26,10 @@ def test_initial_round_pages_by_maxpagesize_and_ends_with_a_delta_link(sandbox):
     page = first.json()
     assert len(page["value"]) == 2 and "$skiptoken" in page["@odata.nextLink"].replace("%24", "$")
     assert page["@odata.context"].endswith("$metadata#Collection(message)")
-    entries, delta_link = _round(graph, DELTA, headers={"Prefer": "odata.maxpagesize=2"})
+    entries, delta_link = graph.delta_round(DELTA, headers={"Prefer": "odata.maxpagesize=2"})
     assert sorted(e["subject"] for e in entries) == [f"m{n}" for n in range(5)]
     assert "$deltatoken" in delta_link.replace("%24", "$")
-    assert _round(graph, delta_link)[0] == []
+    assert graph.delta_round(delta_link)[0] == []
 
 
 def test_incremental_round_reports_new_read_changed_deleted_and_moved_out(sandbox):
@@ -52,12 +39,12 @@ def test_incremental_round_reports_new_read_changed_deleted_and_moved_out(sandbo
     deleted = _deliver(sandbox, "deleted")
     moved = _deliver(sandbox, "moved out")
     graph = graph_for(sandbox, "alice@contoso.test")
-    _, delta_link = _round(graph, DELTA)
+    _, delta_link = graph.delta_round(DELTA)
     sandbox.microsoft.update_message("alice@contoso.test", read["id"], is_read=True)
     sandbox.microsoft.delete_message("alice@contoso.test", deleted["id"])
     sandbox.microsoft.update_message("alice@contoso.test", moved["id"], folder="archive")
     _deliver(sandbox, "brand new")
-    entries, _ = _round(graph, delta_link)
+    entries, _ = graph.delta_round(delta_link)
     changed = {e["subject"]: e for e in entries if "@removed" not in e}
     removed = {e["id"]: e["@removed"] for e in entries if "@removed" in e}
     assert set(changed) == {"read later", "brand new"}
@@ -70,10 +57,10 @@ def test_select_from_the_first_request_carries_through_the_round(sandbox):
     seed_directory(sandbox)
     _deliver(sandbox, "one")
     graph = graph_for(sandbox, "alice@contoso.test")
-    entries, delta_link = _round(graph, DELTA, params={"$select": "subject,isRead"})
+    entries, delta_link = graph.delta_round(DELTA, params={"$select": "subject,isRead"})
     assert set(entries[0]) == {"@odata.type", "@odata.etag", "id", "subject", "isRead"}
     _deliver(sandbox, "two")
-    later, _ = _round(graph, delta_link)
+    later, _ = graph.delta_round(delta_link)
     assert set(later[0]) == {"@odata.type", "@odata.etag", "id", "subject", "isRead"}
 
 
@@ -82,10 +69,10 @@ def test_immutable_ids_in_delta_stay_the_same_after_a_move(sandbox):
     message = _deliver(sandbox, "traveller")
     graph = graph_for(sandbox, "alice@contoso.test")
     headers = {"Prefer": 'IdType="ImmutableId"'}
-    entries, inbox_link = _round(graph, DELTA, headers=headers)
+    entries, inbox_link = graph.delta_round(DELTA, headers=headers)
     assert entries[0]["id"] == message["immutableId"]
     sandbox.microsoft.update_message("alice@contoso.test", message["id"], folder="archive")
-    removed, _ = _round(graph, inbox_link, headers=headers)
+    removed, _ = graph.delta_round(inbox_link, headers=headers)
     assert removed == [
         {
             "@odata.type": "#microsoft.graph.message",
@@ -93,7 +80,7 @@ def test_immutable_ids_in_delta_stay_the_same_after_a_move(sandbox):
             "@removed": {"reason": "deleted"},
         }
     ]
-    archive, _ = _round(graph, "me/mailFolders/archive/messages/delta", headers=headers)
+    archive, _ = graph.delta_round("me/mailFolders/archive/messages/delta", headers=headers)
     assert [e["id"] for e in archive] == [message["immutableId"]]
 
 
@@ -101,7 +88,7 @@ def test_folder_key_syntax_addresses_the_same_folder(sandbox):
     seed_directory(sandbox)
     _deliver(sandbox, "keyed")
     graph = graph_for(sandbox, "alice@contoso.test")
-    entries, delta_link = _round(graph, "me/mailFolders('Inbox')/messages/delta")
+    entries, delta_link = graph.delta_round("me/mailFolders('Inbox')/messages/delta")
     assert [e["subject"] for e in entries] == ["keyed"]
     assert "mailFolders('Inbox')" in delta_link
 
@@ -110,7 +97,7 @@ def test_expired_delta_token_answers_410_sync_state_not_found(sandbox):
     seed_directory(sandbox)
     _deliver(sandbox, "one")
     graph = graph_for(sandbox, "alice@contoso.test")
-    _, delta_link = _round(graph, DELTA)
+    _, delta_link = graph.delta_round(DELTA)
     sandbox.microsoft.expire_delta("alice@contoso.test")
     response = graph.get(delta_link)
     assert response.status_code == 410
@@ -122,7 +109,7 @@ def test_expired_delta_token_answers_410_sync_state_not_found(sandbox):
 def test_delta_link_of_another_folder_is_rejected(sandbox):
     seed_directory(sandbox)
     graph = graph_for(sandbox, "alice@contoso.test")
-    _, delta_link = _round(graph, DELTA)
+    _, delta_link = graph.delta_round(DELTA)
     token = delta_link.split("deltatoken=")[1]
     response = graph.get("me/mailFolders/archive/messages/delta", params={"$deltatoken": token})
     assert response.status_code == 400

@@ -26,16 +26,6 @@ def _view(graph, **params) -> list[dict]:
     return response.json()["value"]
 
 
-def _delta_round(graph, url: str, **kwargs) -> tuple[list[dict], str]:
-    entries: list[dict] = []
-    while True:
-        page = graph.get(url, **kwargs).json()
-        entries += page["value"]
-        if "@odata.deltaLink" in page:
-            return entries, page["@odata.deltaLink"]
-        url = page["@odata.nextLink"]
-
-
 def test_create_event_then_get_it_back(sandbox):
     seed_directory(sandbox)
     graph = graph_for(sandbox, "alice@contoso.test")
@@ -115,7 +105,7 @@ def test_calendar_view_delta_initial_then_changes(sandbox):
     seed_directory(sandbox)
     graph = graph_for(sandbox, "alice@contoso.test")
     master = graph.post("me/events", json=WEEKLY).json()
-    entries, delta_link = _delta_round(graph, "me/calendarView/delta", params=WINDOW)
+    entries, delta_link = graph.delta_round("me/calendarView/delta", params=WINDOW)
     assert len(entries) == 3
     first_occurrence = entries[0]["id"]
     assert graph.delete(f"me/events/{first_occurrence}").status_code == 204
@@ -129,14 +119,14 @@ def test_calendar_view_delta_initial_then_changes(sandbox):
             "end": {"dateTime": "2025-03-05T16:00:00", "timeZone": "UTC"},
         },
     ).json()
-    changes, next_link = _delta_round(graph, delta_link)
+    changes, next_link = graph.delta_round(delta_link)
     removed = [e["id"] for e in changes if "@removed" in e]
     updated = {e["id"]: e for e in changes if "@removed" not in e}
     assert removed == [first_occurrence]
     assert single["id"] in updated and updated[single["id"]]["subject"] == "One-off"
     assert all(e.get("seriesMasterId") in (None, master["id"]) for e in updated.values())
     assert graph.delete(f"me/events/{master['id']}").status_code == 204
-    gone, _ = _delta_round(graph, next_link)
+    gone, _ = graph.delta_round(next_link)
     assert len([e for e in gone if "@removed" in e]) == 2
 
 

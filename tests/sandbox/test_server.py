@@ -6,7 +6,6 @@ import http.client
 import socket
 import ssl
 import threading
-import time
 
 import pytest
 import requests
@@ -164,29 +163,74 @@ def test_no_content_response_has_no_body(sandbox_server, sandbox):
     connection.close()
 
 
+CONCURRENT = 32
+
+
+class _InFlight:
+    """Requests inside the gate handler right now, and the most there ever were at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.now = self.peak = 0
+        self.gate = threading.Barrier(CONCURRENT)
+
+    def enter(self) -> None:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.now -= 1
+
+
+_in_flight = _InFlight()
+
+
+@router.route("GET", r"/probe/server/gate/\d+", name="probe.server.gate", provider="probe")
+def _gate(request: Request) -> Response:
+    """Answers only once CONCURRENT requests are inside at the same time.
+
+    A server that serves connections one after another never fills the barrier: its first
+    request breaks it (the timeout only ends a test that has already failed) and answers 503.
+    """
+    _in_flight.enter()
+    try:
+        _in_flight.gate.wait(timeout=60)
+    except threading.BrokenBarrierError:
+        return Response.json({"error": "requests were not served concurrently"}, status=503)
+    finally:
+        _in_flight.leave()
+    return Response.json({"ok": True})
+
+
 def test_serves_32_concurrent_connections(sandbox):
-    sandbox.add_fault(route="probe.server.echo", latency_ms=500)
-    barrier = threading.Barrier(32)
+    _in_flight.reset()
+    sandbox.add_fault(route="probe.server.gate", latency_ms=200)
+    since = sandbox.last_request_seq()
     statuses: list[int] = []
 
     def worker(index: int) -> None:
         with requests.Session() as session:
             session.trust_env = False
             session.verify = sandbox.ca_bundle
-            barrier.wait()
-            statuses.append(
-                session.get(f"{sandbox.base_url}/probe/server/echo/{index}", timeout=30).status_code
-            )
+            url = f"{sandbox.base_url}/probe/server/gate/{index}"
+            statuses.append(session.get(url, timeout=120).status_code)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(32)]
-    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(CONCURRENT)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
-    assert statuses == [200] * 32
-    assert elapsed < 5.0  # one at a time, 32 x 0.5 s would take 16 s
+
+    assert statuses == [200] * CONCURRENT
+    assert _in_flight.peak == CONCURRENT
+    logged = sandbox.requests_log(since=since, route="probe.server.gate")
+    assert len(logged) == CONCURRENT
+    assert all(entry["duration_ms"] >= 200 for entry in logged)  # the latency did happen
 
 
 def test_idle_tcp_connection_does_not_block_others(sandbox_server, sandbox):

@@ -163,7 +163,7 @@ def differences(expected: dict[str, CopyState], actual: dict[str, CopyState]) ->
 
 def last_run(tenant: Tenant, mailbox: Mailbox) -> SyncRun:
     with tenant.scope():
-        return SyncRun.objects.filter(mailbox=mailbox).order_by("-pk").first()  # type: ignore[return-value]
+        return SyncRun.objects.filter(mailbox=mailbox).order_by("-pk").first()
 
 
 FINISHED = {

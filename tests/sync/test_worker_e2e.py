@@ -122,7 +122,6 @@ def test_initial_sync_covers_the_timeframe(
         mailbox.refresh_from_db()
         copies = list(mailbox.copies.values_list("received_at", flat=True))
 
-
     since = window_for(timeframe, timezone.now()).since
     assert copies and since is not None
     assert min(copies) >= since - __import__("datetime").timedelta(days=1)

@@ -12,7 +12,8 @@ from django.utils import timezone
 from crm import services
 from crm.models import Invitation, Membership, Role
 from tests.conftest import Tenant
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
+from tests.web.conftest import signed_in
 
 
 @pytest.fixture
@@ -50,8 +51,12 @@ def test_anonymous_visitors_are_offered_signup_with_the_key_kept(
 
 
 def test_signing_up_through_the_link_joins_the_inviting_organization(
-    client: Client, org_a: Tenant, invitation: Invitation
+    client: Client, org_a: Tenant
 ) -> None:
+    with org_a.scope():
+        invitation = services.invitation_create(
+            email="newbie@gamma.test", role=Role.ADMIN, invited_by=org_a.owner
+        )
     client.get(reverse("invitation_accept", args=[invitation.key]))
     assert "accepting an invitation" in client.get(reverse("account_signup")).content.decode()
 
@@ -68,6 +73,69 @@ def test_signing_up_through_the_link_joins_the_inviting_organization(
 
     joined = Membership.objects.get(user__email="newbie@gamma.test")
     assert (joined.organization_id, joined.role) == (org_a.organization.pk, Role.ADMIN)
+
+
+def test_signing_up_with_another_address_than_invited_does_not_join(
+    client: Client, org_a: Tenant, invitation: Invitation
+) -> None:
+    client.get(reverse("invitation_accept", args=[invitation.key]))
+
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "newbie@gamma.test", "password1": PASSWORD, "password2": PASSWORD},
+        follow=True,
+    )
+
+    assert "This invitation was sent to charlie@beta.test" in response.content.decode()
+    joined = Membership.objects.get(user__email="newbie@gamma.test")
+    assert joined.organization_id != org_a.organization.pk
+    assert Invitation.objects.unscoped().get(pk=invitation.pk).is_pending
+
+
+def test_the_invited_address_matches_whatever_its_case(org_a: Tenant) -> None:
+    user = UserFactory(email="Erin.Doe@Gamma.Test")
+    with org_a.scope():
+        invitation = services.invitation_create(
+            email="erin.doe@gamma.test", role=Role.MEMBER, invited_by=org_a.owner
+        )
+
+    response = signed_in(user).post(reverse("invitation_accept", args=[invitation.key]))
+
+    assert response["Location"] == reverse("home")
+    assert Membership.objects.filter(user=user, organization=org_a.organization).exists()
+
+
+def test_someone_signed_in_with_another_address_is_refused_and_offered_to_switch(
+    org_a: Tenant, org_b: Tenant, invitation: Invitation
+) -> None:
+    dana = signed_in(org_b.member)
+    url = reverse("invitation_accept", args=[invitation.key])
+
+    page = dana.get(url)
+    refused = dana.post(url)
+
+    body = page.content.decode()
+    assert (page.status_code, refused.status_code) == (403, 403)
+    message = "This invitation was sent to charlie@beta.test, but you are signed in as"
+    assert message in body and message in refused.content.decode()
+    assert f'action="{reverse("account_logout")}"' in body
+    assert f'name="next" value="{url}"' in body
+    assert not Membership.objects.filter(
+        user=org_b.member, organization=org_a.organization
+    ).exists()
+    assert Invitation.objects.unscoped().get(pk=invitation.pk).is_pending
+
+
+def test_signing_out_from_a_refused_invitation_comes_back_to_it(
+    org_b: Tenant, invitation: Invitation
+) -> None:
+    dana = signed_in(org_b.member)
+    url = reverse("invitation_accept", args=[invitation.key])
+
+    response = dana.post(reverse("account_logout"), {"next": url})
+
+    assert response["Location"] == url
+    assert "Create your account" in dana.get(url).content.decode()
 
 
 def test_signing_in_through_the_link_comes_back_to_accept(

@@ -80,12 +80,12 @@ def test_detail_shows_the_record(alice: Client, records_a: Records, kind: str) -
 
 
 @pytest.mark.parametrize("kind", ["contact", "account", "deal"])
-def test_detail_says_emails_and_meetings_arrive_with_mailbox_sync(
-    alice: Client, records_a: Records, kind: str
-) -> None:
-    response = alice.get(reverse(f"{kind}_detail", args=[records_a.of(kind).pk]))
+def test_detail_loads_its_emails_tab(alice: Client, records_a: Records, kind: str) -> None:
+    record = records_a.of(kind)
 
-    assert "Mailbox sync is not available yet" in response.content.decode()
+    response = alice.get(reverse(f"{kind}_detail", args=[record.pk]))
+
+    assert f'hx-get="{reverse(f"{kind}_emails", args=[record.pk])}"' in response.content.decode()
 
 
 @pytest.mark.parametrize("kind", KINDS)

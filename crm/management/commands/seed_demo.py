@@ -250,11 +250,16 @@ def _user_ensure(teammate: DemoTeammate, password: str) -> tuple[User, bool]:
 def _organization_ensure(owner: User) -> tuple[Organization, bool]:
     organization = Organization.objects.filter(slug=demo_data.DEMO_ORGANIZATION_SLUG).first()
     if organization is not None:
+        # Organizations seeded before the sandbox mailboxes lack their domains: add, never drop.
+        missing = [d for d in demo_data.DEMO_EMAIL_DOMAINS if d not in organization.email_domains]
+        if missing:
+            organization.email_domains = sorted({*organization.email_domains, *missing})
+            organization.save(update_fields=["email_domains"])
         return organization, False
     organization = organization_create(
         name=demo_data.DEMO_ORGANIZATION_NAME,
         owner=owner,
-        email_domains=[demo_data.DEMO_ORGANIZATION_DOMAIN],
+        email_domains=demo_data.DEMO_EMAIL_DOMAINS,
     )
     if organization.slug != demo_data.DEMO_ORGANIZATION_SLUG:
         raise CommandError(

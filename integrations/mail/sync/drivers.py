@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 
+from django.conf import settings
+
 from integrations.connections import services as connection_services
 from integrations.connections.models import Connection
 from integrations.mail.models import Mailbox, MailboxKind
@@ -34,6 +36,8 @@ def mailbox_driver(mailbox: Mailbox) -> MailDriver:
         token=current,
         renew=renew,
         shared=mailbox.kind == MailboxKind.SHARED,
+        # Fewer, larger pages: each page is one database transaction in the pipeline.
+        options={"page_size": str(settings.MAIL_SYNC_PAGE_SIZE)},
     )
     module = importlib.import_module(DRIVER_MODULES[mailbox.provider])
     driver: MailDriver = module.build_driver(context)

@@ -10,9 +10,12 @@ where the last committed page left off, and re-delivered work is idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import random
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +63,8 @@ TIMEFRAMES = {
 STREAM_LABELS = {"": "mailbox", "sentitems": "sent_items"}
 MAX_RESYNCS_PER_RUN = 2
 RETRY_CHUNK = 100
+PAGES_AHEAD = 2
+_END = object()
 
 
 class LeaseLost(Exception):
@@ -164,6 +169,10 @@ class MailboxSyncer:
             self._retry_failed(driver)
             return
         window = window_for(self.run.timeframe, timezone.now())
+        # Graph can ask for the first page of every folder in one $batch: an unchanged mailbox
+        # then costs one provider call per poll.
+        if (prefetch := getattr(driver, "prefetch", None)) is not None:
+            prefetch(cursors=self.mailbox.cursors, window=window)
         for stream in driver.streams:
             self._sync_stream(driver, stream, window)
 
@@ -215,11 +224,58 @@ class MailboxSyncer:
         label = stream_label(stream)
         cursor = self.mailbox.cursors.get(stream)
         self._progress(label, status="RUNNING")
-        for page in driver.changes(stream=stream, cursor=cursor, window=window):
+        for page, fetched in self._pages_ahead(driver, stream, cursor, window):
             self._check_lease()
-            fetched = driver.fetch(list(page.fetch)) if page.fetch else []
             self._store_page(stream, label, page, fetched)
         self._progress(label, status="COMPLETED", commit=True)
+
+    def _pages_ahead(
+        self, driver: MailDriver, stream: str, cursor: str | None, window: SyncWindow
+    ) -> Iterator[tuple[ChangePage, list[RemoteMessage | FetchFailure]]]:
+        """Pages with their fetched messages, downloaded by a second thread while this one
+        stores the previous page: the network and the database wait at the same time.
+
+        Pages still arrive in order, so cursors are saved in order; an error in the download
+        thread is raised here, at the page it happened.
+        """
+        pages: queue.Queue[Any] = queue.Queue(maxsize=PAGES_AHEAD)
+        stop = threading.Event()
+
+        def download() -> None:
+            try:
+                with tenant_context(self.organization):
+                    for page in driver.changes(stream=stream, cursor=cursor, window=window):
+                        fetched = driver.fetch(list(page.fetch)) if page.fetch else []
+                        while not stop.is_set():
+                            try:
+                                pages.put((page, fetched), timeout=0.5)
+                                break
+                            except queue.Full:
+                                continue
+                        if stop.is_set():
+                            return
+            except BaseException as exc:  # handed to the storing thread
+                pages.put(exc)
+            else:
+                pages.put(_END)
+            finally:
+                db_connection.close()
+
+        worker = threading.Thread(target=download, name=f"sync-download-{self.run.pk}", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = pages.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while worker.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    pages.get(timeout=0.1)
 
     def _store_page(
         self, stream: str, label: str, page: ChangePage, fetched: list[RemoteMessage | FetchFailure]

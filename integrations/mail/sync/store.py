@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Min
+from django.db.models import Func, Max, Min, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from integrations.mail.matching import MessageFilter, match_messages
 from integrations.mail.models import (
@@ -339,24 +340,19 @@ class MailboxStore:
     # -- threads ---------------------------------------------------------------------------------
 
     def _refresh_threads(self, thread_ids: set[int]) -> None:
+        """Recount touched threads in one UPDATE; threads left without messages go."""
         if not thread_ids:
             return
-        stats = {
-            row["thread_id"]: row
-            for row in Message.objects.filter(thread_id__in=thread_ids)
-            .values("thread_id")
-            .annotate(count=Count("id"), first=Min("sent_at"), last=Max("sent_at"))
-        }
-        MailThread.objects.filter(pk__in=thread_ids - set(stats)).delete()
-        threads = list(MailThread.objects.filter(pk__in=set(stats)))
-        for thread in threads:
-            row = stats[thread.pk]
-            thread.message_count = row["count"]
-            thread.first_message_at = row["first"]
-            thread.last_message_at = row["last"]
-        MailThread.objects.bulk_update(
-            threads, ["message_count", "first_message_at", "last_message_at"]
+        ids = list(thread_ids)
+        messages = Message.objects.filter(thread=OuterRef("pk")).order_by().values("thread")
+        MailThread.objects.filter(pk__in=ids).update(
+            message_count=Coalesce(
+                Subquery(messages.annotate(n=Func("id", function="COUNT")).values("n")), 0
+            ),
+            first_message_at=Subquery(messages.annotate(v=Min("sent_at")).values("v")),
+            last_message_at=Subquery(messages.annotate(v=Max("sent_at")).values("v")),
         )
+        MailThread.objects.filter(pk__in=ids, message_count=0).delete()
 
     # -- failures --------------------------------------------------------------------------------
 

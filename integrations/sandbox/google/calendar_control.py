@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from integrations.sandbox.control_json import control_error, json_object
 from integrations.sandbox.generator.models import EventItem
 from integrations.sandbox.google.calendar_conference import meet_conference
 from integrations.sandbox.google.calendar_errors import CalendarError
@@ -28,7 +29,7 @@ from integrations.sandbox.google.calendar_render import render_event
 from integrations.sandbox.google.calendar_state import Calendar, CalendarStore, event_id_for
 from integrations.sandbox.google.calendar_times import When, zone
 from integrations.sandbox.google.calendar_watch import notify_change
-from integrations.sandbox.google.control import USER, control_error, json_object
+from integrations.sandbox.google.control import USER
 from integrations.sandbox.http import Request, Response, router
 
 

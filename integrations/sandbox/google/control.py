@@ -10,51 +10,26 @@ notifications follow exactly as they would for an API change. Answers are JSON; 
 
 from __future__ import annotations
 
-import binascii
 import re
 from datetime import datetime
 from typing import Any
 
+from integrations.sandbox.control_json import control_error, json_object, raw_message, text_field
 from integrations.sandbox.generator import Person, generate_events, generate_mailbox
+from integrations.sandbox.generator.companies_json import companies_from_json
 from integrations.sandbox.google.gmail_delivery import fill_mailbox
 from integrations.sandbox.google.gmail_format import label_reference
-from integrations.sandbox.google.gmail_mime import decode_b64
 from integrations.sandbox.google.gmail_push import publish_pending
 from integrations.sandbox.google.oauth_scopes import parse_scopes, unknown_scopes
 from integrations.sandbox.google.oauth_store import OAuthClient
 from integrations.sandbox.google.oauth_token import token_response
 from integrations.sandbox.google.state import GoogleState, GoogleUser, PushEndpoint
-from integrations.sandbox.http import Abort, Request, Response, router
+from integrations.sandbox.http import Request, Response, router
 
 PREFIX = r"/_sandbox/google"
 USER = PREFIX + r"/users/(?P<email>[^/]+)"
 _TOPIC = re.compile(r"projects/(?P<project>[^/]+)/topics/(?P<topic>[^/]+)")
 MAX_FILL = 50_000
-
-
-def control_error(status: int, message: str) -> Abort:
-    return Abort(Response.json({"error": {"code": status, "message": message}}, status=status))
-
-
-def json_object(request: Request) -> dict[str, Any]:
-    try:
-        data = request.json()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise control_error(400, f"body is not JSON: {exc}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise control_error(400, "body must be a JSON object")
-    return data
-
-
-def _text(data: dict[str, Any], key: str, *, required: bool = True) -> str:
-    value = data.get(key)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or not value.strip():
-        raise control_error(400, f"{key} must be a non-empty string")
-    return value.strip()
 
 
 def _user(request: Request) -> GoogleUser:
@@ -96,10 +71,10 @@ def clients_create(request: Request) -> Response:
     if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
         raise control_error(400, "redirect_uris must be a non-empty list of URLs")
     client = OAuthClient(
-        client_id=_text(data, "client_id"),
-        client_secret=_text(data, "client_secret"),
+        client_id=text_field(data, "client_id"),
+        client_secret=text_field(data, "client_secret"),
         redirect_uris=uris,
-        name=_text(data, "name", required=False),
+        name=text_field(data, "name", required=False),
     )
     with request.sandbox.lock:
         request.sandbox.google.oauth.clients[client.client_id] = client
@@ -116,7 +91,7 @@ def clients_list(request: Request) -> Response:
 @router.route("POST", PREFIX + "/users", name="sandbox.google.users.create", provider="control")
 def users_create(request: Request) -> Response:
     data = json_object(request)
-    email, name = _text(data, "email"), _text(data, "name")
+    email, name = text_field(data, "email"), text_field(data, "name")
     if "@" not in email:
         raise control_error(400, "email must be an e-mail address")
     sandbox = request.sandbox
@@ -143,7 +118,7 @@ def users_list(request: Request) -> Response:
 def grants_revoke(request: Request) -> Response:
     """The user removes the app in their Google Account: every token of theirs dies."""
     data = json_object(request)
-    email = _text(data, "email").lower()
+    email = text_field(data, "email").lower()
     client_id = data.get("client_id")
     with request.sandbox.lock:
         revoked = request.sandbox.google.oauth.revoke_user(email, client_id)
@@ -160,8 +135,8 @@ def tokens_create(request: Request) -> Response:
     sandbox = request.sandbox
     with sandbox.lock:
         state: GoogleState = sandbox.google
-        user = state.user(_text(data, "email"))
-        client = state.oauth.clients.get(_text(data, "client_id"))
+        user = state.user(text_field(data, "email"))
+        client = state.oauth.clients.get(text_field(data, "client_id"))
         if user is None or client is None:
             raise control_error(404, "unknown user or client")
         state.oauth.record_consent(user.email, client.client_id, scopes)
@@ -198,22 +173,10 @@ def _internal_date(value: Any, default: float) -> int:
     raise control_error(400, "internalDate must be epoch ms or an ISO 8601 time with offset")
 
 
-def _raw(value: Any) -> bytes:
-    """RFC 5322 text (has a header line) or base64url of the source."""
-    if not isinstance(value, str) or not value.strip():
-        raise control_error(400, "raw must be RFC 5322 text or base64url")
-    if re.match(r"[!-9;-~]+:", value):
-        text = value.replace("\r\n", "\n").replace("\n", "\r\n")
-        return text.encode("utf-8")
-    try:
-        return decode_b64(value)
-    except (binascii.Error, ValueError):
-        raise control_error(400, "raw is neither RFC 5322 text nor base64url") from None
-
-
 @router.route("POST", USER + "/fill", name="sandbox.google.users.fill", provider="control")
 def users_fill(request: Request) -> Response:
-    """Generated mail (and events, when the calendar is there) for one user, deterministic."""
+    """Generated mail (and events, when the calendar is there) for one user, deterministic;
+    around ``companies`` when given, else around the generator's own."""
     data = json_object(request)
     numbers: dict[str, int] = {}
     for key, default in (("seed", None), ("count", None), ("span_days", 60), ("events", 0)):
@@ -223,6 +186,10 @@ def users_fill(request: Request) -> Response:
         numbers[key] = value
     if numbers["count"] > MAX_FILL:
         raise control_error(400, f"count must be at most {MAX_FILL}")
+    try:
+        companies = companies_from_json(data["companies"]) if "companies" in data else None
+    except ValueError as exc:
+        raise control_error(400, str(exc)) from exc
     sandbox = request.sandbox
     with sandbox.lock:
         user = _user(request)
@@ -234,6 +201,7 @@ def users_fill(request: Request) -> Response:
             count=numbers["count"],
             now=now,
             span_days=numbers["span_days"],
+            companies=companies,
         )
         written = fill_mailbox(user.mailbox, items, now.timestamp())
         events = 0
@@ -242,7 +210,11 @@ def users_fill(request: Request) -> Response:
             from integrations.sandbox.google.calendar_control import calendar_fill
 
             generated = generate_events(
-                owner=owner, seed=numbers["seed"], count=numbers["events"], now=now
+                owner=owner,
+                seed=numbers["seed"],
+                count=numbers["events"],
+                now=now,
+                companies=companies,
             )
             events = calendar_fill(user.calendar, user.email, generated, now=now)
         publish_pending(sandbox, request.base_url)
@@ -255,7 +227,7 @@ def users_fill(request: Request) -> Response:
 def messages_deliver(request: Request) -> Response:
     """Mail arrives (default labels INBOX, UNREAD, CATEGORY_PERSONAL), threaded as Gmail does."""
     data = json_object(request)
-    raw = _raw(data.get("raw"))
+    raw = raw_message(data.get("raw"))
     sandbox = request.sandbox
     with sandbox.lock:
         user = _user(request)
@@ -348,21 +320,21 @@ def push_endpoints_create(request: Request) -> Response:
     """Create topic + push subscription: ``{topicName, pushEndpoint, audience?,
     subscription?, serviceAccountEmail?}``; ``audience`` defaults to the endpoint URL."""
     data = json_object(request)
-    topic = _text(data, "topicName")
+    topic = text_field(data, "topicName")
     found = _TOPIC.fullmatch(topic)
     if not found:
         raise control_error(400, "topicName must look like projects/<project>/topics/<topic>")
-    endpoint_url = _text(data, "pushEndpoint")
+    endpoint_url = text_field(data, "pushEndpoint")
     if not endpoint_url.startswith(("http://", "https://")):
         raise control_error(400, "pushEndpoint must be an http(s) URL")
     project = found.group("project")
     endpoint = PushEndpoint(
         topic_name=topic,
         push_endpoint=endpoint_url,
-        audience=_text(data, "audience", required=False) or endpoint_url,
-        subscription=_text(data, "subscription", required=False)
+        audience=text_field(data, "audience", required=False) or endpoint_url,
+        subscription=text_field(data, "subscription", required=False)
         or f"projects/{project}/subscriptions/{found.group('topic')}-push",
-        service_account_email=_text(data, "serviceAccountEmail", required=False)
+        service_account_email=text_field(data, "serviceAccountEmail", required=False)
         or f"gmail-push@{project}.iam.gserviceaccount.com",
     )
     with request.sandbox.lock:

@@ -11,13 +11,11 @@ its route name, and its own line in the request log. More than 100 calls answer 
 
 from __future__ import annotations
 
-import logging
 import secrets
-import time
 from dataclasses import dataclass
-from http import HTTPStatus
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from integrations.sandbox.dispatch import serve_batch_part
 from integrations.sandbox.google.errors import abort, api_error
 from integrations.sandbox.google.multipart import (
     boundary_of,
@@ -25,9 +23,14 @@ from integrations.sandbox.google.multipart import (
     split_head,
     split_multipart,
 )
-from integrations.sandbox.http import Abort, CaseInsensitiveHeaders, Request, Response, router
-
-logger = logging.getLogger(__name__)
+from integrations.sandbox.http import (
+    Abort,
+    CaseInsensitiveHeaders,
+    Request,
+    Response,
+    router,
+    status_phrase,
+)
 
 MAX_CALLS = 100
 
@@ -50,18 +53,10 @@ def parse_inner(content_id: str | None, payload: bytes) -> InnerRequest:
     return InnerRequest(content_id, words[0].upper(), words[1], parse_headers(header_block), body)
 
 
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
 def _inner_response(
     request: Request, inner: InnerRequest, api_prefixes: tuple[str, ...]
 ) -> Response:
     """Run one inner request through the router as the server would run it."""
-    started = time.perf_counter()
     target = urlsplit(inner.target)
     path = unquote(target.path)
     if not path.startswith("/google/"):
@@ -79,41 +74,11 @@ def _inner_response(
         sandbox=request.sandbox,
     )
     matched = router.match(inner.method, path) if path.startswith(api_prefixes) else None
-    route = matched[0] if matched else None
-    decision = None
-    if route is not None:
-        sub.params = matched[1] if matched else {}
-        decision = request.sandbox.faults.decide(inner.method, route.name, path)
-    if decision and decision.latency_seconds:
-        time.sleep(decision.latency_seconds)
-    if decision and decision.response is not None:
-        response = decision.response
-    elif route is None:
-        response = api_error(404, "Not Found", reason="notFound")
-    else:
-        try:
-            response = route.handler(sub)
-        except Abort as aborted:
-            response = aborted.response
-        except Exception:
-            logger.exception("sandbox batch part failed: %s %s", inner.method, path)
-            response = api_error(500, "Backend Error", reason="backendError")
-    request.sandbox.request_log.record(
-        {
-            "ts": request.sandbox.now().isoformat(),
-            "method": inner.method,
-            "path": path,
-            "route": route.name if route else None,
-            "provider": route.provider if route else None,
-            "status": response.status,
-            "user": getattr(sub, "log_user", None),
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            "faults": decision.rule_ids if decision else [],
-            "reset": False,
-            "batch": True,
-        }
-    )
-    return response
+    return serve_batch_part(sub, matched, unmatched=_not_found)
+
+
+def _not_found(request: Request) -> Response:
+    return api_error(404, "Not Found", reason="notFound")
 
 
 def _render_part(boundary: str, content_id: str | None, index: int, response: Response) -> bytes:
@@ -123,7 +88,7 @@ def _render_part(boundary: str, content_id: str | None, index: int, response: Re
         "Content-Type: application/http",
         f"Content-ID: <{reply_id}>",
         "",
-        f"HTTP/1.1 {response.status} {_phrase(response.status)}",
+        f"HTTP/1.1 {response.status} {status_phrase(response.status)}",
     ]
     lines += [f"{key}: {value}" for key, value in response.headers]
     lines += ["Vary: Origin", "Vary: X-Origin", "Vary: Referer", "", ""]

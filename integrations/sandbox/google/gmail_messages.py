@@ -62,17 +62,25 @@ def page_of(items: list[Any], call: GmailCall, key: Any) -> tuple[list[Any], str
     return page, token
 
 
+def list_body(
+    name: str, rows: list[dict[str, Any]], token: str | None, total: int
+) -> dict[str, Any]:
+    """A list page as Gmail answers it: no ``name`` key when empty, a token only if more."""
+    body: dict[str, Any] = {}
+    if rows:
+        body[name] = rows
+    if token:
+        body["nextPageToken"] = token
+    body["resultSizeEstimate"] = total
+    return body
+
+
 @gmail_route("GET", "/messages", name="gmail.users.messages.list")
 def messages_list(call: GmailCall) -> dict[str, Any]:
     found = selected_messages(call)
     page, token = page_of(found, call, key=lambda m: (m.internal_date, m.id))
-    body: dict[str, Any] = {}
-    if page:
-        body["messages"] = [{"id": m.id, "threadId": m.thread_id} for m in page]
-    if token:
-        body["nextPageToken"] = token
-    body["resultSizeEstimate"] = len(found)
-    return body
+    rows = [{"id": m.id, "threadId": m.thread_id} for m in page]
+    return list_body("messages", rows, token, len(found))
 
 
 @gmail_route("GET", "/messages/(?P<id>[^/]+)", name="gmail.users.messages.get")

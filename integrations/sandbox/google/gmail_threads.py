@@ -7,6 +7,7 @@ requested format; ``historyId`` is the highest of its messages'.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from integrations.sandbox.google.errors import bad_request, not_found
@@ -20,6 +21,7 @@ from integrations.sandbox.google.gmail_format import (
 from integrations.sandbox.google.gmail_messages import (
     ID_PATTERN,
     checked_labels,
+    list_body,
     page_of,
     trash_message,
     untrash_message,
@@ -52,25 +54,18 @@ def threads_list(call: GmailCall) -> dict[str, Any]:
         newest.setdefault(message.thread_id, message)
     ordered = list(newest.items())
     page, token = page_of(ordered, call, key=lambda item: (item[1].internal_date, item[0]))
-    body: dict[str, Any] = {}
-    if page:
-        mailbox = call.mailbox
-        threads = []
-        for thread_id, _ in page:
-            messages = mailbox.thread_messages(thread_id)
-            latest = max(messages, key=lambda m: (m.internal_date, m.id))
-            threads.append(
-                {
-                    "id": thread_id,
-                    "snippet": latest.parsed.snippet,
-                    "historyId": str(max(m.history_id for m in messages)),
-                }
-            )
-        body["threads"] = threads
-    if token:
-        body["nextPageToken"] = token
-    body["resultSizeEstimate"] = len(ordered)
-    return body
+    rows = [_thread_summary(call.mailbox, thread_id) for thread_id, _ in page]
+    return list_body("threads", rows, token, len(ordered))
+
+
+def _thread_summary(mailbox: Mailbox, thread_id: str) -> dict[str, Any]:
+    messages = mailbox.thread_messages(thread_id)
+    latest = max(messages, key=lambda m: (m.internal_date, m.id))
+    return {
+        "id": thread_id,
+        "snippet": latest.parsed.snippet,
+        "historyId": str(max(m.history_id for m in messages)),
+    }
 
 
 @gmail_route("GET", "/threads/(?P<id>[^/]+)", name="gmail.users.threads.get")
@@ -100,26 +95,28 @@ def threads_modify(call: GmailCall) -> dict[str, Any]:
 
 @gmail_route("POST", "/threads/(?P<id>[^/]+)/trash", name="gmail.users.threads.trash")
 def threads_trash(call: GmailCall) -> dict[str, Any]:
-    messages = thread_messages(call.mailbox, call.request.params["id"])
-    now = call.now()
-    for message in messages:
-        trash_message(call.mailbox, message, now)
+    messages = _each_message(call, lambda message, now: trash_message(call.mailbox, message, now))
     return _thread_reference(messages[0].thread_id, messages)
 
 
 @gmail_route("POST", "/threads/(?P<id>[^/]+)/untrash", name="gmail.users.threads.untrash")
 def threads_untrash(call: GmailCall) -> dict[str, Any]:
-    messages = thread_messages(call.mailbox, call.request.params["id"])
-    now = call.now()
-    for message in messages:
-        untrash_message(call.mailbox, message, now)
+    messages = _each_message(call, lambda message, now: untrash_message(call.mailbox, message, now))
     return _thread_reference(messages[0].thread_id, messages)
 
 
 @gmail_route("DELETE", "/threads/(?P<id>[^/]+)", name="gmail.users.threads.delete")
 def threads_delete(call: GmailCall) -> Response:
+    _each_message(call, call.mailbox.delete)
+    return Response.empty()
+
+
+def _each_message(
+    call: GmailCall, action: Callable[[StoredMessage, float], object]
+) -> list[StoredMessage]:
+    """Apply ``action(message, now)`` to every message of the route's thread, oldest first."""
     messages = thread_messages(call.mailbox, call.request.params["id"])
     now = call.now()
     for message in messages:
-        call.mailbox.delete(message, now)
-    return Response.empty()
+        action(message, now)
+    return messages

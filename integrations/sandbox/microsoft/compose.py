@@ -60,10 +60,13 @@ def recipients_from_json(value: Any, field_name: str) -> list[Pair]:
         address = ((item or {}).get("emailAddress") or {}) if isinstance(item, dict) else {}
         addr = str(address.get("address") or "").strip()
         if "@" not in addr:
-            raise GraphError(400, "ErrorInvalidRecipients",
-                             "At least one recipient is not valid., Recipient "
-                             f"'{addr}' is not resolved. All recipients must be resolved before a "
-                             "message can be submitted.")
+            raise GraphError(
+                400,
+                "ErrorInvalidRecipients",
+                "At least one recipient is not valid., Recipient "
+                f"'{addr}' is not resolved. All recipients must be resolved before a "
+                "message can be submitted.",
+            )
         pairs.append((str(address.get("name") or ""), addr))
     return pairs
 
@@ -77,8 +80,12 @@ def apply_json(draft: Draft, data: dict[str, Any]) -> None:
         kind = str(body.get("contentType") or "text").lower()
         draft.body_type = "html" if kind == "html" else "text"
         draft.body = str(body.get("content") or "")
-    for key, attr in (("toRecipients", "to"), ("ccRecipients", "cc"),
-                      ("bccRecipients", "bcc"), ("replyTo", "reply_to")):
+    for key, attr in (
+        ("toRecipients", "to"),
+        ("ccRecipients", "cc"),
+        ("bccRecipients", "bcc"),
+        ("replyTo", "reply_to"),
+    ):
         if key in data:
             setattr(draft, attr, recipients_from_json(data[key], key))
     if data.get("importance") in ("low", "normal", "high"):
@@ -86,9 +93,11 @@ def apply_json(draft: Draft, data: dict[str, Any]) -> None:
     for header in data.get("internetMessageHeaders") or []:
         name = str((header or {}).get("name") or "")
         if not name.lower().startswith("x-"):
-            raise GraphError(400, "InvalidInternetMessageHeader",
-                             f"The internet message header name '{name}' should start with "
-                             "'x-' or 'X-'.")
+            raise GraphError(
+                400,
+                "InvalidInternetMessageHeader",
+                f"The internet message header name '{name}' should start with 'x-' or 'X-'.",
+            )
         draft.extra_headers.append((name, str(header.get("value") or "")))
     for attachment in data.get("attachments") or []:
         draft.attachments.append(file_attachment_from_json(attachment))
@@ -96,30 +105,49 @@ def apply_json(draft: Draft, data: dict[str, Any]) -> None:
 
 def file_attachment_from_json(data: Any) -> tuple[str, str, bytes, str | None, bool]:
     if not isinstance(data, dict) or data.get("@odata.type", "").lower() not in (
-            "#microsoft.graph.fileattachment", "microsoft.graph.fileattachment"):
-        raise GraphError(400, "ErrorInvalidRequest",
-                         "Only #microsoft.graph.fileAttachment attachments are supported.")
+        "#microsoft.graph.fileattachment",
+        "microsoft.graph.fileattachment",
+    ):
+        raise GraphError(
+            400,
+            "ErrorInvalidRequest",
+            "Only #microsoft.graph.fileAttachment attachments are supported.",
+        )
     try:
         content = base64.b64decode(str(data.get("contentBytes") or ""), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise GraphError(400, "ErrorInvalidRequest", "Invalid contentBytes.") from exc
-    return (str(data.get("name") or "attachment"),
-            str(data.get("contentType") or "application/octet-stream"), content,
-            data.get("contentId"), bool(data.get("isInline", False)))
+    return (
+        str(data.get("name") or "attachment"),
+        str(data.get("contentType") or "application/octet-stream"),
+        content,
+        data.get("contentId"),
+        bool(data.get("isInline", False)),
+    )
 
 
 def draft_from_parsed(parsed: ParsedMail, owner: Pair) -> Draft:
-    draft = Draft(sender=parsed.from_[0] if parsed.from_ else owner, subject=parsed.subject,
-                  to=list(parsed.to), cc=list(parsed.cc), bcc=list(parsed.bcc),
-                  reply_to=list(parsed.reply_to), message_id=parsed.message_id or "",
-                  in_reply_to=parsed.in_reply_to, references=list(parsed.references),
-                  importance=parsed.importance)
+    draft = Draft(
+        sender=parsed.from_[0] if parsed.from_ else owner,
+        subject=parsed.subject,
+        to=list(parsed.to),
+        cc=list(parsed.cc),
+        bcc=list(parsed.bcc),
+        reply_to=list(parsed.reply_to),
+        message_id=parsed.message_id or "",
+        in_reply_to=parsed.in_reply_to,
+        references=list(parsed.references),
+        importance=parsed.importance,
+    )
     if parsed.body_html is not None:
         draft.body_type, draft.body = "html", parsed.body_html
     else:
         draft.body_type, draft.body = "text", parsed.body_text or ""
-    draft.attachments = [(a.name, a.content_type, a.content, a.content_id, a.is_inline)
-                         for a in parsed.attachments if not a.is_item]
+    draft.attachments = [
+        (a.name, a.content_type, a.content, a.content_id, a.is_inline)
+        for a in parsed.attachments
+        if not a.is_item
+    ]
     return draft
 
 
@@ -139,8 +167,9 @@ def build_mime(draft: Draft, date: datetime, *, include_bcc: bool) -> bytes:
     if draft.reply_to:
         message["Reply-To"] = _format(draft.reply_to)
     message["Subject"] = draft.subject
-    message["Thread-Topic"] = draft.subject.split(":", 1)[-1].strip() if draft.in_reply_to \
-        else draft.subject
+    message["Thread-Topic"] = (
+        draft.subject.split(":", 1)[-1].strip() if draft.in_reply_to else draft.subject
+    )
     message["Date"] = format_datetime(date)
     message["Message-ID"] = draft.message_id
     if draft.in_reply_to:
@@ -159,16 +188,26 @@ def build_mime(draft: Draft, date: datetime, *, include_bcc: bool) -> bytes:
         for name, ctype, data, cid, inline in draft.attachments:
             if inline and cid:
                 maintype, _, subtype = ctype.partition("/")
-                html_part.add_related(data, maintype=maintype, subtype=subtype or "octet-stream",
-                                      cid=f"<{cid}>", filename=name)
+                html_part.add_related(
+                    data,
+                    maintype=maintype,
+                    subtype=subtype or "octet-stream",
+                    cid=f"<{cid}>",
+                    filename=name,
+                )
     else:
         message.set_content(draft.body)
     for name, ctype, data, cid, inline in draft.attachments:
         if inline and cid and draft.body_type == "html":
             continue
         maintype, _, subtype = ctype.partition("/")
-        message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
-                               filename=name, cid=f"<{cid}>" if cid else None)
+        message.add_attachment(
+            data,
+            maintype=maintype,
+            subtype=subtype or "octet-stream",
+            filename=name,
+            cid=f"<{cid}>" if cid else None,
+        )
     return message.as_bytes()
 
 
@@ -176,23 +215,28 @@ def _quote_header(parsed: ParsedMail, received: datetime) -> str:
     def names(pairs: tuple[Pair, ...]) -> str:
         return "; ".join(html.escape(n or a) for n, a in pairs)
 
-    lines = [f"<b>From:</b> {names(parsed.from_)}", f"<b>Sent:</b> {format_datetime(received)}",
-             f"<b>To:</b> {names(parsed.to)}"]
+    lines = [
+        f"<b>From:</b> {names(parsed.from_)}",
+        f"<b>Sent:</b> {format_datetime(received)}",
+        f"<b>To:</b> {names(parsed.to)}",
+    ]
     if parsed.cc:
         lines.append(f"<b>Cc:</b> {names(parsed.cc)}")
     lines.append(f"<b>Subject:</b> {html.escape(parsed.subject)}")
     return "<br>".join(lines)
 
 
-def response_draft(*, kind: str, original: StoredMessage, parsed: ParsedMail, owner: User,
-                   comment: str) -> Draft:
+def response_draft(
+    *, kind: str, original: StoredMessage, parsed: ParsedMail, owner: User, comment: str
+) -> Draft:
     """A reply, reply-all or forward of ``original``, as Outlook composes it."""
     me = owner.upn.lower()
     draft = Draft(sender=(owner.name, owner.upn), message_id=new_message_id(owner))
     prefix = "FW: " if kind == "forward" else "RE: "
     subject = parsed.subject
-    draft.subject = subject if subject.upper().startswith(prefix.strip().upper()) \
-        else prefix + subject
+    draft.subject = (
+        subject if subject.upper().startswith(prefix.strip().upper()) else prefix + subject
+    )
     if kind != "forward":
         draft.in_reply_to = parsed.message_id
         draft.references = [*parsed.references, *([parsed.message_id] if parsed.message_id else [])]
@@ -205,14 +249,22 @@ def response_draft(*, kind: str, original: StoredMessage, parsed: ParsedMail, ow
                     seen.add(pair[1].lower())
             draft.cc = [p for p in parsed.cc if p[1].lower() not in seen]
     else:
-        draft.attachments = [(a.name, a.content_type, a.content, a.content_id, a.is_inline)
-                             for a in parsed.attachments if not a.is_item]
-    original_html = parsed.body_html if parsed.body_html is not None else \
-        "<pre>" + html.escape(parsed.body_text or "") + "</pre>"
+        draft.attachments = [
+            (a.name, a.content_type, a.content, a.content_id, a.is_inline)
+            for a in parsed.attachments
+            if not a.is_item
+        ]
+    original_html = (
+        parsed.body_html
+        if parsed.body_html is not None
+        else "<pre>" + html.escape(parsed.body_text or "") + "</pre>"
+    )
     quoted = _quote_header(parsed, original.received_at)
-    draft.body = (f"<html><body><div>{html.escape(comment)}</div><hr style=\"display:inline-block;"
-                  f"width:98%\"><div id=\"divRplyFwdMsg\">{quoted}</div><br>{original_html}"
-                  "</body></html>")
+    draft.body = (
+        f'<html><body><div>{html.escape(comment)}</div><hr style="display:inline-block;'
+        f'width:98%"><div id="divRplyFwdMsg">{quoted}</div><br>{original_html}'
+        "</body></html>"
+    )
     return draft
 
 
@@ -231,22 +283,29 @@ def deliver(state: MicrosoftState, draft: Draft, date: datetime) -> int:
             continue
         mailbox = state.mailboxes[user.oid]
         inbox = state.well_known_folder(mailbox, "inbox")
-        mailstore.add_message(state, mailbox, raw=raw, folder=inbox, received_at=date,
-                              is_read=False)
+        mailstore.add_message(
+            state, mailbox, raw=raw, folder=inbox, received_at=date, is_read=False
+        )
         delivered += 1
     return delivered
 
 
 def sender_for(state: MicrosoftState, caller: User, target: User, data: dict[str, Any]) -> Pair:
     """Who a message goes out as: the mailbox, or a shared mailbox the caller may send as."""
-    requested = (((data.get("from") or {}).get("emailAddress") or {}).get("address")
-                 if isinstance(data.get("from"), dict) else None)
+    requested = (
+        ((data.get("from") or {}).get("emailAddress") or {}).get("address")
+        if isinstance(data.get("from"), dict)
+        else None
+    )
     if not requested or requested.lower() == target.upn:
         return (target.name, target.upn)
     other = state.find_user(requested)
     if other is not None and other.shared and caller.oid in other.delegates:
         return (other.name, other.upn)
-    raise GraphError(403, "ErrorSendAsDenied",
-                     "The user account which was used to submit this request does not have the "
-                     "right to send mail on behalf of the specified sending account., Cannot "
-                     "submit message.")
+    raise GraphError(
+        403,
+        "ErrorSendAsDenied",
+        "The user account which was used to submit this request does not have the "
+        "right to send mail on behalf of the specified sending account., Cannot "
+        "submit message.",
+    )

@@ -8,15 +8,14 @@ it. Answers are JSON; errors are ``{"error": {"code", "message"}}``.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from datetime import datetime
 from typing import Any
 
-from integrations.sandbox.http import Abort, Request, Response, router
+from integrations.sandbox.control_json import control_error, json_object, raw_message, text_field
+from integrations.sandbox.http import Request, Response, router
 from integrations.sandbox.microsoft import mailstore
 from integrations.sandbox.microsoft.control_events import fill_events
+from integrations.sandbox.microsoft.control_events import user_and_mailbox as _user
 from integrations.sandbox.microsoft.records import Mailbox, User
 from integrations.sandbox.microsoft.scopes import UnknownScope, split_scopes
 from integrations.sandbox.microsoft.state import DirectoryError, MicrosoftState, state_of
@@ -24,36 +23,6 @@ from integrations.sandbox.microsoft.state import DirectoryError, MicrosoftState,
 PREFIX = r"/_sandbox/microsoft"
 USER = PREFIX + r"/users/(?P<upn>[^/]+)"
 MAX_FILL = 50_000
-
-
-def control_error(status: int, message: str) -> Abort:
-    return Abort(Response.json({"error": {"code": status, "message": message}}, status=status))
-
-
-def json_object(request: Request) -> dict[str, Any]:
-    try:
-        data = request.json()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise control_error(400, f"body is not JSON: {exc}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise control_error(400, "body must be a JSON object")
-    return data
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise control_error(400, f"{key} must be a non-empty string")
-    return value.strip()
-
-
-def _user(state: MicrosoftState, request: Request) -> tuple[User, Mailbox]:
-    user = state.find_user(request.params["upn"])
-    if user is None:
-        raise control_error(404, f"no Microsoft user {request.params['upn']}")
-    return user, state.mailboxes[user.oid]
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -78,8 +47,8 @@ def apps_create(request: Request) -> Response:
     if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
         raise control_error(400, "redirect_uris must be a list of URLs")
     with request.sandbox.lock:
-        app = state_of(request).add_app(client_id=_text(data, "client_id"),
-                                        client_secret=_text(data, "client_secret"),
+        app = state_of(request).add_app(client_id=text_field(data, "client_id"),
+                                        client_secret=text_field(data, "client_secret"),
                                         redirect_uris=uris, name=data.get("name"))
     return Response.json({"client_id": app.client_id, "name": app.name,
                           "redirect_uris": app.redirect_uris}, status=201)
@@ -108,7 +77,7 @@ def tenants_create(request: Request) -> Response:
     with request.sandbox.lock:
         state = state_of(request)
         tenant = _directory(lambda: state.add_tenant(
-            domain=_text(data, "domain"), name=_text(data, "name"),
+            domain=text_field(data, "domain"), name=text_field(data, "name"),
             tenant_id=data.get("tenant_id"),
             user_consent_allowed=bool(data.get("user_consent_allowed", True))))
         return Response.json(_tenant_json(state, tenant.tenant_id), status=201)
@@ -124,11 +93,15 @@ def tenants_list(request: Request) -> Response:
 @router.route("POST", PREFIX + r"/tenants/(?P<tid>[^/]+)/users",
               name="sandbox.microsoft.users.create", provider="control")
 def users_create(request: Request) -> Response:
-    data = json_object(request)
+    return _add_user(request, json_object(request))
+
+
+def _add_user(request: Request, data: dict[str, Any], **extra: Any) -> Response:
     with request.sandbox.lock:
         state = state_of(request)
         user = _directory(lambda: state.add_user(
-            tenant_id=request.params["tid"], email=_text(data, "email"), name=_text(data, "name")))
+            tenant_id=request.params["tid"], email=text_field(data, "email"),
+            name=text_field(data, "name"), **extra))
         return Response.json(user_json(user), status=201)
 
 
@@ -139,12 +112,7 @@ def shared_create(request: Request) -> Response:
     delegates = data.get("delegates") or []
     if not isinstance(delegates, list) or not all(isinstance(d, str) for d in delegates):
         raise control_error(400, "delegates must be a list of user principal names")
-    with request.sandbox.lock:
-        state = state_of(request)
-        user = _directory(lambda: state.add_user(
-            tenant_id=request.params["tid"], email=_text(data, "email"), name=_text(data, "name"),
-            shared=True, delegates=delegates))
-        return Response.json(user_json(user), status=201)
+    return _add_user(request, data, shared=True, delegates=delegates)
 
 
 @router.route("GET", PREFIX + "/users", name="sandbox.microsoft.users.list", provider="control")
@@ -170,8 +138,8 @@ def tokens_create(request: Request) -> Response:
         raise control_error(400, f"unknown scope {exc}") from exc
     with request.sandbox.lock:
         state = state_of(request)
-        user = state.find_user(_text(data, "upn"))
-        if user is None or user.shared or _text(data, "client_id") not in state.apps:
+        user = state.find_user(text_field(data, "upn"))
+        if user is None or user.shared or text_field(data, "client_id") not in state.apps:
             raise control_error(404, "unknown user or app")
         grant = grant_for(state, data["client_id"], user, graph)
         body = issue_tokens(state, base_url=request.base_url, grant=grant, graph_scopes=graph,
@@ -187,23 +155,11 @@ def grants_revoke(request: Request) -> Response:
     data = json_object(request)
     with request.sandbox.lock:
         state = state_of(request)
-        revoked = _directory(lambda: state.revoke_user(_text(data, "upn")))
+        revoked = _directory(lambda: state.revoke_user(text_field(data, "upn")))
     return Response.json({"upn": data["upn"], "revoked": revoked})
 
 
 # -- mailbox contents --------------------------------------------------------------------------
-
-
-def _raw(value: Any) -> bytes:
-    """RFC 5322 text (it has a header line) or base64url of the source."""
-    if not isinstance(value, str) or not value.strip():
-        raise control_error(400, "raw must be RFC 5322 text or base64url")
-    if re.match(r"[!-9;-~]+:", value):
-        return value.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
-    try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
-        raise control_error(400, "raw is neither RFC 5322 text nor base64url") from None
 
 
 def _when(value: Any, default: datetime) -> datetime:
@@ -228,6 +184,7 @@ def _folder(state: MicrosoftState, mailbox: Mailbox, name: str) -> Any:
 @router.route("POST", USER + "/fill", name="sandbox.microsoft.users.fill", provider="control")
 def users_fill(request: Request) -> Response:
     from integrations.sandbox.generator import Person, generate_events, generate_mailbox
+    from integrations.sandbox.generator.companies_json import companies_from_json
 
     data = json_object(request)
     numbers: dict[str, int] = {}
@@ -238,13 +195,17 @@ def users_fill(request: Request) -> Response:
         numbers[key] = value
     if numbers["count"] > MAX_FILL:
         raise control_error(400, f"count must be at most {MAX_FILL}")
+    try:
+        companies = companies_from_json(data["companies"]) if "companies" in data else None
+    except ValueError as exc:
+        raise control_error(400, str(exc)) from exc
     with request.sandbox.lock:
         state = state_of(request)
         user, mailbox = _user(state, request)
         now = state.now()
         owner = Person(user.name, user.upn)
         items = generate_mailbox(owner=owner, seed=numbers["seed"], count=numbers["count"],
-                                 now=now, span_days=numbers["span_days"])
+                                 now=now, span_days=numbers["span_days"], companies=companies)
         for item in items:  # Graph has no Gmail-style categories: item.category is ignored.
             mailstore.add_message(
                 state, mailbox, raw=item.raw, folder=_folder(state, mailbox, item.folder),
@@ -254,7 +215,7 @@ def users_fill(request: Request) -> Response:
         events = 0
         if numbers["events"]:
             generated = generate_events(owner=owner, seed=numbers["seed"],
-                                        count=numbers["events"], now=now)
+                                        count=numbers["events"], now=now, companies=companies)
             events = fill_events(state, mailbox, generated)
     return Response.json({"messages": len(items), "events": events})
 
@@ -263,7 +224,7 @@ def users_fill(request: Request) -> Response:
               provider="control")
 def messages_deliver(request: Request) -> Response:
     data = json_object(request)
-    raw = _raw(data.get("raw"))
+    raw = raw_message(data.get("raw"))
     with request.sandbox.lock:
         state = state_of(request)
         _, mailbox = _user(state, request)

@@ -23,21 +23,76 @@ from integrations.sandbox.microsoft.graph_render import iso
 from integrations.sandbox.microsoft.records import StoredEvent, User
 
 EVENT_PROPERTIES = (
-    "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "transactionId",
-    "originalStartTimeZone", "originalEndTimeZone", "iCalUId", "reminderMinutesBeforeStart",
-    "isReminderOn", "hasAttachments", "subject", "bodyPreview", "importance", "sensitivity",
-    "isAllDay", "isCancelled", "isOrganizer", "responseRequested", "seriesMasterId", "showAs",
-    "type", "webLink", "onlineMeetingUrl", "isOnlineMeeting", "onlineMeetingProvider",
-    "allowNewTimeProposals", "isDraft", "hideAttendees", "responseStatus", "body", "start", "end",
-    "location", "locations", "recurrence", "attendees", "organizer", "onlineMeeting",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "changeKey",
+    "categories",
+    "transactionId",
+    "originalStartTimeZone",
+    "originalEndTimeZone",
+    "iCalUId",
+    "reminderMinutesBeforeStart",
+    "isReminderOn",
+    "hasAttachments",
+    "subject",
+    "bodyPreview",
+    "importance",
+    "sensitivity",
+    "isAllDay",
+    "isCancelled",
+    "isOrganizer",
+    "responseRequested",
+    "seriesMasterId",
+    "showAs",
+    "type",
+    "webLink",
+    "onlineMeetingUrl",
+    "isOnlineMeeting",
+    "onlineMeetingProvider",
+    "allowNewTimeProposals",
+    "isDraft",
+    "hideAttendees",
+    "responseStatus",
+    "body",
+    "start",
+    "end",
+    "location",
+    "locations",
+    "recurrence",
+    "attendees",
+    "organizer",
+    "onlineMeeting",
 )
 EVENT_SELECTABLE = {p.lower(): p for p in ("id", "originalStart", *EVENT_PROPERTIES)}
-WRITABLE = ("subject", "body", "start", "end", "isAllDay", "location", "locations", "attendees",
-            "recurrence", "showAs", "importance", "sensitivity", "categories", "isOnlineMeeting",
-            "onlineMeetingProvider", "reminderMinutesBeforeStart", "isReminderOn",
-            "responseRequested", "allowNewTimeProposals", "hideAttendees", "transactionId")
-_RESPONSES = {"needsAction": "none", "accepted": "accepted", "declined": "declined",
-              "tentative": "tentativelyAccepted"}
+WRITABLE = (
+    "subject",
+    "body",
+    "start",
+    "end",
+    "isAllDay",
+    "location",
+    "locations",
+    "attendees",
+    "recurrence",
+    "showAs",
+    "importance",
+    "sensitivity",
+    "categories",
+    "isOnlineMeeting",
+    "onlineMeetingProvider",
+    "reminderMinutesBeforeStart",
+    "isReminderOn",
+    "responseRequested",
+    "allowNewTimeProposals",
+    "hideAttendees",
+    "transactionId",
+)
+_RESPONSES = {
+    "needsAction": "none",
+    "accepted": "accepted",
+    "declined": "declined",
+    "tentative": "tentativelyAccepted",
+}
 _TAGS = re.compile(r"<[^>]+>")
 
 
@@ -45,9 +100,14 @@ def _address(person: dict[str, Any] | None) -> str:
     return str(((person or {}).get("emailAddress") or {}).get("address") or "").lower()
 
 
-def event_json(owner: User, event: StoredEvent, *, zone_name: str,
-               instance: Instance | None = None, select: list[str] | None = None
-               ) -> dict[str, Any]:
+def event_json(
+    owner: User,
+    event: StoredEvent,
+    *,
+    zone_name: str,
+    instance: Instance | None = None,
+    select: list[str] | None = None,
+) -> dict[str, Any]:
     data = {**event.data, **(instance.overrides if instance else {})}
     is_series = bool(event.data.get("recurrence"))
     all_day = bool(data.get("isAllDay"))
@@ -59,13 +119,19 @@ def event_json(owner: User, event: StoredEvent, *, zone_name: str,
         item_id, kind = event.id, "seriesMaster" if is_series else "singleInstance"
         start, end = event_bounds(data)
     zone_in = str((data.get("start") or {}).get("timeZone") or "UTC")
-    organizer = data.get("organizer") or {"emailAddress": {"name": owner.name,
-                                                           "address": owner.upn}}
+    organizer = data.get("organizer") or {
+        "emailAddress": {"name": owner.name, "address": owner.upn}
+    }
     is_organizer = _address(organizer) == owner.upn
     mine = next((a for a in data.get("attendees") or [] if _address(a) == owner.upn), None)
-    response = ({"response": "organizer", "time": "0001-01-01T00:00:00Z"} if is_organizer
-                else {"response": ((mine or {}).get("status") or {}).get("response", "none"),
-                      "time": "0001-01-01T00:00:00Z"})
+    response = (
+        {"response": "organizer", "time": "0001-01-01T00:00:00Z"}
+        if is_organizer
+        else {
+            "response": ((mine or {}).get("status") or {}).get("response", "none"),
+            "time": "0001-01-01T00:00:00Z",
+        }
+    )
     body = data.get("body") or {"contentType": "html", "content": ""}
     preview = _TAGS.sub(" ", str(body.get("content") or ""))
     join_url = (data.get("onlineMeeting") or {}).get("joinUrl")
@@ -92,12 +158,15 @@ def event_json(owner: User, event: StoredEvent, *, zone_name: str,
         "seriesMasterId": event.id if instance is not None else None,
         "showAs": data.get("showAs", "busy"),
         "type": kind,
-        "webLink": (f"https://outlook.office365.com/owa/?itemid={quote(item_id, safe='')}"
-                    "&exvsurl=1&path=/calendar/item"),
+        "webLink": (
+            f"https://outlook.office365.com/owa/?itemid={quote(item_id, safe='')}"
+            "&exvsurl=1&path=/calendar/item"
+        ),
         "onlineMeetingUrl": None,
         "isOnlineMeeting": bool(data.get("isOnlineMeeting") or join_url),
-        "onlineMeetingProvider": data.get("onlineMeetingProvider",
-                                          "teamsForBusiness" if join_url else "unknown"),
+        "onlineMeetingProvider": data.get(
+            "onlineMeetingProvider", "teamsForBusiness" if join_url else "unknown"
+        ),
         "allowNewTimeProposals": data.get("allowNewTimeProposals", True),
         "isDraft": False,
         "hideAttendees": data.get("hideAttendees", False),
@@ -106,8 +175,8 @@ def event_json(owner: User, event: StoredEvent, *, zone_name: str,
         "start": floating_dt(start.date(), zone_name) if all_day else graph_dt(start, zone_name),
         "end": floating_dt(end.date(), zone_name) if all_day else graph_dt(end, zone_name),
         "location": data.get("location") or _location(""),
-        "locations": data.get("locations") or ([data["location"]] if (data.get("location") or {})
-                                               .get("displayName") else []),
+        "locations": data.get("locations")
+        or ([data["location"]] if (data.get("location") or {}).get("displayName") else []),
         "recurrence": event.data.get("recurrence") if instance is None else None,
         "attendees": data.get("attendees") or [],
         "organizer": organizer,
@@ -123,8 +192,13 @@ def event_json(owner: User, event: StoredEvent, *, zone_name: str,
 
 
 def _location(name: str) -> dict[str, Any]:
-    return {"displayName": name, "locationType": "default", "uniqueIdType": "unknown",
-            "address": {}, "coordinates": {}}
+    return {
+        "displayName": name,
+        "locationType": "default",
+        "uniqueIdType": "unknown",
+        "address": {},
+        "coordinates": {},
+    }
 
 
 def normalize_write(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -133,15 +207,17 @@ def normalize_write(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     ignored = {"organizer", "id", "type", "iCalUId", "changeKey", "webLink", "seriesMasterId"}
     name = next((k for k in unknown if k not in ignored), None)
     if name is not None:
-        raise EventDataError(f"Could not find a property named '{name}' on type "
-                             "'microsoft.graph.event'.")
+        raise EventDataError(
+            f"Could not find a property named '{name}' on type 'microsoft.graph.event'."
+        )
     data = {k: copy.deepcopy(v) for k, v in body.items() if k in WRITABLE}
     for key in ("start", "end"):
         if key in data:
             parse_datetime_tz(data[key])
     if creating and not ("start" in data and "end" in data):
-        raise EventDataError("Your request can't be completed. The start and end times are "
-                             "required.")
+        raise EventDataError(
+            "Your request can't be completed. The start and end times are required."
+        )
     if isinstance(data.get("location"), dict):
         data["location"] = {**_location(""), **data["location"]}
     for attendee in data.get("attendees") or []:
@@ -155,8 +231,10 @@ def check_times(data: dict[str, Any]) -> None:
     if end < start:
         raise EventDataError("The Event's end time must be after its start time.")
     if data.get("isAllDay") and (start.time() != end.time() or start == end):
-        raise EventDataError("Your request can't be completed. The start and end time for an "
-                             "all-day event must be set to midnight and span at least a day.")
+        raise EventDataError(
+            "Your request can't be completed. The start and end time for an "
+            "all-day event must be set to midnight and span at least a day."
+        )
 
 
 def person(name: str, address: str) -> dict[str, Any]:
@@ -175,22 +253,36 @@ def data_from_item(item: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "subject": item.summary,
         "body": {"contentType": "html", "content": f"<html><body>{body}</body></html>"},
-        "start": start, "end": end, "isAllDay": item.all_day,
+        "start": start,
+        "end": end,
+        "isAllDay": item.all_day,
         "location": _location(item.location),
         "organizer": person(item.organizer.name, item.organizer.email),
-        "attendees": [{"type": "required",
-                       "status": {"response": _RESPONSES.get(status, "none"),
-                                  "time": "0001-01-01T00:00:00Z"},
-                       "emailAddress": {"name": p.name, "address": p.email}}
-                      for p, status in item.attendees],
+        "attendees": [
+            {
+                "type": "required",
+                "status": {
+                    "response": _RESPONSES.get(status, "none"),
+                    "time": "0001-01-01T00:00:00Z",
+                },
+                "emailAddress": {"name": p.name, "address": p.email},
+            }
+            for p, status in item.attendees
+        ],
         "isCancelled": item.status == "cancelled",
     }
     if item.conference_url:
-        data.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness",
-                    onlineMeeting={"joinUrl": item.conference_url})
+        data.update(
+            isOnlineMeeting=True,
+            onlineMeetingProvider="teamsForBusiness",
+            onlineMeeting={"joinUrl": item.conference_url},
+        )
     if item.rrule:
-        first = item.start if isinstance(item.start, datetime) else datetime.combine(
-            item.start, datetime.min.time())
+        first = (
+            item.start
+            if isinstance(item.start, datetime)
+            else datetime.combine(item.start, datetime.min.time())
+        )
         data["recurrence"] = pattern_from_rrule(item.rrule, first, zone)
     return data
 

@@ -16,17 +16,25 @@ from dateutil import rrule
 
 # The Windows time zone names Graph uses, for the zones the sandbox's users live in.
 WINDOWS_ZONES = {
-    "UTC": "UTC", "GMT Standard Time": "Europe/London",
+    "UTC": "UTC",
+    "GMT Standard Time": "Europe/London",
     "Greenwich Standard Time": "Atlantic/Reykjavik",
-    "W. Europe Standard Time": "Europe/Berlin", "Romance Standard Time": "Europe/Paris",
+    "W. Europe Standard Time": "Europe/Berlin",
+    "Romance Standard Time": "Europe/Paris",
     "Central Europe Standard Time": "Europe/Budapest",
     "Central European Standard Time": "Europe/Warsaw",
-    "E. Europe Standard Time": "Europe/Chisinau", "FLE Standard Time": "Europe/Kiev",
-    "Eastern Standard Time": "America/New_York", "Central Standard Time": "America/Chicago",
-    "Mountain Standard Time": "America/Denver", "Pacific Standard Time": "America/Los_Angeles",
-    "US Mountain Standard Time": "America/Phoenix", "Tokyo Standard Time": "Asia/Tokyo",
-    "India Standard Time": "Asia/Kolkata", "China Standard Time": "Asia/Shanghai",
-    "AUS Eastern Standard Time": "Australia/Sydney", "Singapore Standard Time": "Asia/Singapore",
+    "E. Europe Standard Time": "Europe/Chisinau",
+    "FLE Standard Time": "Europe/Kiev",
+    "Eastern Standard Time": "America/New_York",
+    "Central Standard Time": "America/Chicago",
+    "Mountain Standard Time": "America/Denver",
+    "Pacific Standard Time": "America/Los_Angeles",
+    "US Mountain Standard Time": "America/Phoenix",
+    "Tokyo Standard Time": "Asia/Tokyo",
+    "India Standard Time": "Asia/Kolkata",
+    "China Standard Time": "Asia/Shanghai",
+    "AUS Eastern Standard Time": "Australia/Sydney",
+    "Singapore Standard Time": "Asia/Singapore",
     "E. South America Standard Time": "America/Sao_Paulo",
 }
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -44,8 +52,10 @@ def zone_of(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(WINDOWS_ZONES.get(name, name))
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise EventDataError(f"A valid TimeZone value must be specified. The following TimeZone "
-                             f"value is not supported: '{name}'.") from exc
+        raise EventDataError(
+            f"A valid TimeZone value must be specified. The following TimeZone "
+            f"value is not supported: '{name}'."
+        ) from exc
 
 
 def parse_datetime_tz(value: Any) -> datetime:
@@ -77,19 +87,28 @@ def pattern_from_rrule(text: str, start: datetime, zone_name: str) -> dict[str, 
     bydays = [_BYDAY.match(d) for d in parts.get("BYDAY", "").split(",") if d]
     days = [_DAYS[_RR_DAYS.index(m.group(2))] for m in bydays if m]
     ordinal = next((int(m.group(1)) for m in bydays if m and m.group(1)), None)
-    pattern: dict[str, Any] = {"type": "daily", "interval": interval, "month": 0, "dayOfMonth": 0,
-                               "firstDayOfWeek": "sunday", "index": "first"}
+    pattern: dict[str, Any] = {
+        "type": "daily",
+        "interval": interval,
+        "month": 0,
+        "dayOfMonth": 0,
+        "firstDayOfWeek": "sunday",
+        "index": "first",
+    }
     if freq == "WEEKLY":
         pattern.update(type="weekly", daysOfWeek=days or [_DAYS[start.weekday()]])
     elif freq in ("MONTHLY", "YEARLY"):
         yearly = freq == "YEARLY"
         if ordinal is not None and days:
             index = {v: k for k, v in _INDEXES.items()}.get(ordinal, "first")
-            pattern.update(type="relativeYearly" if yearly else "relativeMonthly",
-                           daysOfWeek=days, index=index)
+            pattern.update(
+                type="relativeYearly" if yearly else "relativeMonthly", daysOfWeek=days, index=index
+            )
         else:
-            pattern.update(type="absoluteYearly" if yearly else "absoluteMonthly",
-                           dayOfMonth=int(parts.get("BYMONTHDAY", start.day)))
+            pattern.update(
+                type="absoluteYearly" if yearly else "absoluteMonthly",
+                dayOfMonth=int(parts.get("BYMONTHDAY", start.day)),
+            )
         if yearly:
             pattern["month"] = int(parts.get("BYMONTH", start.month))
     start_date = start.date().isoformat()
@@ -110,8 +129,11 @@ def _rule(recurrence: dict[str, Any], dtstart: datetime) -> rrule.rrule:
     pattern, range_ = recurrence.get("pattern") or {}, recurrence.get("range") or {}
     kind = pattern.get("type")
     interval = int(pattern.get("interval") or 1)
-    weekdays = [rrule.weekdays[_DAYS.index(d.lower())] for d in pattern.get("daysOfWeek") or []
-                if d.lower() in _DAYS]
+    weekdays = [
+        rrule.weekdays[_DAYS.index(d.lower())]
+        for d in pattern.get("daysOfWeek") or []
+        if d.lower() in _DAYS
+    ]
     index = _INDEXES.get(str(pattern.get("index") or "first"), 1)
     options: dict[str, Any] = {"dtstart": dtstart, "interval": interval}
     if kind == "daily":
@@ -126,8 +148,9 @@ def _rule(recurrence: dict[str, Any], dtstart: datetime) -> rrule.rrule:
         options["bymonthday"] = int(pattern.get("dayOfMonth") or dtstart.day)
     elif kind in ("relativeMonthly", "relativeYearly"):
         freq = rrule.MONTHLY if kind == "relativeMonthly" else rrule.YEARLY
-        options["byweekday"] = ([w(index) for w in weekdays]
-                                or [rrule.weekdays[dtstart.weekday()](index)])
+        options["byweekday"] = [w(index) for w in weekdays] or [
+            rrule.weekdays[dtstart.weekday()](index)
+        ]
     else:
         raise EventDataError(f"Unsupported recurrence pattern type '{kind}'.")
     if kind in ("absoluteYearly", "relativeYearly"):
@@ -154,8 +177,10 @@ def event_bounds(data: dict[str, Any]) -> tuple[datetime, datetime]:
     """(start, end) aware; all-day events are floating days, read in UTC."""
     start, end = parse_datetime_tz(data["start"]), parse_datetime_tz(data["end"])
     if data.get("isAllDay"):
-        return (datetime.combine(start.date(), time(), UTC),
-                datetime.combine(end.date(), time(), UTC))
+        return (
+            datetime.combine(start.date(), time(), UTC),
+            datetime.combine(end.date(), time(), UTC),
+        )
     return start, end
 
 
@@ -163,8 +188,13 @@ def original_key(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def expand(data: dict[str, Any], cancelled: list[str], overrides: dict[str, dict[str, Any]],
-           window_start: datetime, window_end: datetime) -> list[Instance]:
+def expand(
+    data: dict[str, Any],
+    cancelled: list[str],
+    overrides: dict[str, dict[str, Any]],
+    window_start: datetime,
+    window_end: datetime,
+) -> list[Instance]:
     """Occurrences of a series overlapping [window_start, window_end), cancelled ones marked."""
     start, end = event_bounds(data)
     duration = end - start

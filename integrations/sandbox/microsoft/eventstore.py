@@ -19,18 +19,32 @@ _OCCURRENCES: dict[str, tuple[str, str]] = {}
 
 def ical_uid() -> str:
     # Exchange's iCalUId: the Outlook global object id in hex.
-    return ("040000008200E00074C5B7101A82E00800000000" + ids.opaque_token(16).encode().hex()
-            )[:112].upper()
+    return ("040000008200E00074C5B7101A82E00800000000" + ids.opaque_token(16).encode().hex())[
+        :112
+    ].upper()
 
 
-def create_event(state: MicrosoftState, mailbox: Mailbox, data: dict[str, Any], *,
-                 uid: str | None = None, cancelled: list[str] | None = None,
-                 overrides: dict[str, dict[str, Any]] | None = None) -> StoredEvent:
+def create_event(
+    state: MicrosoftState,
+    mailbox: Mailbox,
+    data: dict[str, Any],
+    *,
+    uid: str | None = None,
+    cancelled: list[str] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> StoredEvent:
     now = state.now()
-    event = StoredEvent(id=ids.event_id(mailbox.oid), ical_uid=uid or ical_uid(), data=data,
-                        created_at=now, modified_at=now, change_key=ids.change_key(), seq=0,
-                        cancelled_occurrences=list(cancelled or []),
-                        occurrence_overrides=dict(overrides or {}))
+    event = StoredEvent(
+        id=ids.event_id(mailbox.oid),
+        ical_uid=uid or ical_uid(),
+        data=data,
+        created_at=now,
+        modified_at=now,
+        change_key=ids.change_key(),
+        seq=0,
+        cancelled_occurrences=list(cancelled or []),
+        occurrence_overrides=dict(overrides or {}),
+    )
     mailbox.events[event.id] = event
     mailstore.log_event_change(state, mailbox, event, "created")
     return event
@@ -41,8 +55,9 @@ def _snapshot(mailbox: Mailbox, event: StoredEvent) -> None:
     mailbox.event_tombstones[event.id] = copy.deepcopy(event)
 
 
-def update_event(state: MicrosoftState, mailbox: Mailbox, event: StoredEvent,
-                 changes: dict[str, Any]) -> None:
+def update_event(
+    state: MicrosoftState, mailbox: Mailbox, event: StoredEvent, changes: dict[str, Any]
+) -> None:
     _snapshot(mailbox, event)
     event.data.update(changes)
     if "recurrence" in changes and not changes["recurrence"]:
@@ -58,16 +73,18 @@ def delete_event(state: MicrosoftState, mailbox: Mailbox, event: StoredEvent) ->
     mailstore.log_event_change(state, mailbox, event, "removed")
 
 
-def cancel_occurrence(state: MicrosoftState, mailbox: Mailbox, event: StoredEvent,
-                      key: str) -> None:
+def cancel_occurrence(
+    state: MicrosoftState, mailbox: Mailbox, event: StoredEvent, key: str
+) -> None:
     _snapshot(mailbox, event)
     if key not in event.cancelled_occurrences:
         event.cancelled_occurrences.append(key)
     mailstore.log_event_change(state, mailbox, event, "updated")
 
 
-def override_occurrence(state: MicrosoftState, mailbox: Mailbox, event: StoredEvent, key: str,
-                        changes: dict[str, Any]) -> None:
+def override_occurrence(
+    state: MicrosoftState, mailbox: Mailbox, event: StoredEvent, key: str, changes: dict[str, Any]
+) -> None:
     _snapshot(mailbox, event)
     event.occurrence_overrides[key] = {**event.occurrence_overrides.get(key, {}), **changes}
     mailstore.log_event_change(state, mailbox, event, "updated")
@@ -77,8 +94,9 @@ def remember_occurrence(occurrence_id: str, series_id: str, key: str) -> None:
     _OCCURRENCES[occurrence_id] = (series_id, key)
 
 
-def find_occurrence(mailbox: Mailbox, occurrence_id: str, now: datetime
-                    ) -> tuple[StoredEvent, str] | None:
+def find_occurrence(
+    mailbox: Mailbox, occurrence_id: str, now: datetime
+) -> tuple[StoredEvent, str] | None:
     """(series, original start key) of an occurrence id, shown before or found by expanding."""
     known = _OCCURRENCES.get(occurrence_id)
     if known and known[0] in mailbox.events:
@@ -87,8 +105,9 @@ def find_occurrence(mailbox: Mailbox, occurrence_id: str, now: datetime
     for event in mailbox.events.values():
         if not event.data.get("recurrence"):
             continue
-        for instance in expand(event.data, event.cancelled_occurrences,
-                               event.occurrence_overrides, low, high):
+        for instance in expand(
+            event.data, event.cancelled_occurrences, event.occurrence_overrides, low, high
+        ):
             key = original_key(instance.original_start)
             if ids.occurrence_id(event.id, key) == occurrence_id:
                 remember_occurrence(occurrence_id, event.id, key)

@@ -15,8 +15,17 @@ from integrations.sandbox.microsoft.records import StoredMessage
 
 ATTACHMENTS = MESSAGES + ITEM + r"/(?i:attachments)"
 ATTACHMENT = ATTACHMENTS + r"/(?P<attachment>[^/]+)"
-_PROPERTIES = ("id", "lastModifiedDateTime", "name", "contentType", "size", "isInline",
-               "contentId", "contentLocation", "contentBytes")
+_PROPERTIES = (
+    "id",
+    "lastModifiedDateTime",
+    "name",
+    "contentType",
+    "size",
+    "isInline",
+    "contentId",
+    "contentLocation",
+    "contentBytes",
+)
 _KNOWN = {p.lower(): p for p in _PROPERTIES}
 
 
@@ -37,10 +46,12 @@ def list_attachments(ctx: Ctx) -> Response:
     message = message_or_404(ctx)
     select = parse_select(ctx.arg("$select"), _KNOWN, "microsoft.graph.attachment")
     item_id = message.immutable_id if ctx.immutable else message.rest_id
-    return ctx.ok({
-        "@odata.context": ctx.context(f"messages('{item_id}')/attachments"),
-        "value": [attachment_json(message, a, select) for a in _attachments(ctx, message)],
-    })
+    return ctx.ok(
+        {
+            "@odata.context": ctx.context(f"messages('{item_id}')/attachments"),
+            "value": [attachment_json(message, a, select) for a in _attachments(ctx, message)],
+        }
+    )
 
 
 @graph_route("GET", ATTACHMENT, name="graph.messages.attachments.get", access="mail.read")
@@ -49,12 +60,17 @@ def get_attachment(ctx: Ctx) -> Response:
     attachment = _attachment_or_404(ctx, message)
     select = parse_select(ctx.arg("$select"), _KNOWN, "microsoft.graph.attachment")
     item_id = message.immutable_id if ctx.immutable else message.rest_id
-    return ctx.ok({"@odata.context": ctx.context(f"messages('{item_id}')/attachments/$entity"),
-                   **attachment_json(message, attachment, select)})
+    return ctx.ok(
+        {
+            "@odata.context": ctx.context(f"messages('{item_id}')/attachments/$entity"),
+            **attachment_json(message, attachment, select),
+        }
+    )
 
 
-@graph_route("GET", ATTACHMENT + r"/\$value", name="graph.messages.attachments.value",
-             access="mail.read")
+@graph_route(
+    "GET", ATTACHMENT + r"/\$value", name="graph.messages.attachments.value", access="mail.read"
+)
 def get_attachment_value(ctx: Ctx) -> Response:
     message = message_or_404(ctx)
     attachment = _attachment_or_404(ctx, message)
@@ -65,11 +81,11 @@ def get_attachment_value(ctx: Ctx) -> Response:
     return response
 
 
-def _rewrite_draft(ctx: Ctx, message: StoredMessage,
-                   edit: Callable[[compose.Draft], None]) -> None:
+def _rewrite_draft(ctx: Ctx, message: StoredMessage, edit: Callable[[compose.Draft], None]) -> None:
     if not message.is_draft:
-        raise GraphError(400, "ErrorInvalidOperation",
-                         "Attachments can only be changed on draft messages.")
+        raise GraphError(
+            400, "ErrorInvalidOperation", "Attachments can only be changed on draft messages."
+        )
     parsed = cache_of(message, ctx.target.oid).parsed
     draft = compose.draft_from_parsed(parsed, (ctx.target.name, ctx.target.upn))
     edit(draft)
@@ -83,8 +99,13 @@ def add_attachment(ctx: Ctx) -> Response:
     new = compose.file_attachment_from_json(ctx.json_body())
     _rewrite_draft(ctx, message, lambda draft: draft.attachments.append(new))
     added = next(a for a in reversed(_attachments(ctx, message)) if a.name == new[0])
-    return ctx.ok({"@odata.context": ctx.context("messages/attachments/$entity"),
-                   **attachment_json(message, added)}, status=201)
+    return ctx.ok(
+        {
+            "@odata.context": ctx.context("messages/attachments/$entity"),
+            **attachment_json(message, added),
+        },
+        status=201,
+    )
 
 
 @graph_route("DELETE", ATTACHMENT, name="graph.messages.attachments.delete", access="mail.write")
@@ -93,8 +114,13 @@ def delete_attachment(ctx: Ctx) -> Response:
     target = _attachment_or_404(ctx, message)
 
     def drop(draft: compose.Draft) -> None:
-        del draft.attachments[next(i for i, a in enumerate(draft.attachments)
-                                   if (a[0], a[2]) == (target.name, target.content))]
+        del draft.attachments[
+            next(
+                i
+                for i, a in enumerate(draft.attachments)
+                if (a[0], a[2]) == (target.name, target.content)
+            )
+        ]
 
     _rewrite_draft(ctx, message, drop)
     return ctx.empty(204)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from integrations.sandbox.http import Abort, CaseInsensitiveHeaders, Request, Response, router
+from integrations.sandbox.dispatch import serve_batch_part
+from integrations.sandbox.http import CaseInsensitiveHeaders, Request, Response, router
 from integrations.sandbox.microsoft.graph_common import GRAPH_ROOT, graph_error_response
 
 MAX_REQUESTS = 20
@@ -32,8 +32,12 @@ def _validate(request: Request, items: Any) -> str | None:
         return f"The number of batch requests exceeds the limit of {MAX_REQUESTS}."
     seen: set[str] = set()
     for item in items:
-        if not isinstance(item, dict) or not item.get("id") or not item.get("method") \
-                or not item.get("url"):
+        if (
+            not isinstance(item, dict)
+            or not item.get("id")
+            or not item.get("method")
+            or not item.get("url")
+        ):
             return "Invalid batch payload format."
         if str(item["id"]) in seen:
             return "Batch request ids must be unique."
@@ -41,8 +45,9 @@ def _validate(request: Request, items: Any) -> str | None:
     for item in items:
         item_id = str(item["id"])
         depends = item.get("dependsOn") or []
-        if not isinstance(depends, list) or any(str(d) not in seen or str(d) == item_id
-                                                for d in depends):
+        if not isinstance(depends, list) or any(
+            str(d) not in seen or str(d) == item_id for d in depends
+        ):
             return f"Request {item_id} depends on a request id that is not in the batch."
         headers = {k.lower(): v for k, v in (item.get("headers") or {}).items()}
         writes = str(item["method"]).upper() in ("POST", "PATCH", "PUT")
@@ -68,43 +73,40 @@ def _inner_request(outer: Request, item: dict[str, Any]) -> Request:
             raw = base64.b64decode(body)
         else:
             raw = json.dumps(body).encode()
-    return Request(method=str(item["method"]).upper(), path=path,
-                   query=parse_qs(target.query, keep_blank_values=True),
-                   headers=CaseInsensitiveHeaders(headers), body=raw, base_url=outer.base_url,
-                   sandbox=outer.sandbox)
+    return Request(
+        method=str(item["method"]).upper(),
+        path=path,
+        query=parse_qs(target.query, keep_blank_values=True),
+        headers=CaseInsensitiveHeaders(headers),
+        body=raw,
+        base_url=outer.base_url,
+        sandbox=outer.sandbox,
+    )
 
 
 def _dispatch(inner: Request) -> Response:
-    sandbox = inner.sandbox
-    started = time.perf_counter()
     matched = router.match(inner.method, inner.path)
-    decision = sandbox.faults.decide(inner.method, matched[0].name if matched else None,
-                                     inner.path)
-    if decision and decision.latency_seconds:
-        time.sleep(decision.latency_seconds)
-    if decision and decision.response is not None:
-        response = decision.response
-    elif decision and decision.reset:
-        response = graph_error_response(inner, datetime.now(UTC), 504, "GatewayTimeout",
-                                        "The gateway did not receive a response in time.")
-    elif matched is None:
-        response = graph_error_response(inner, datetime.now(UTC), 400, "BadRequest",
-                                        f"Resource not found for the segment '{inner.path}'.")
-    else:
-        route, params = matched
-        inner.params = params
-        try:
-            response = route.handler(inner)
-        except Abort as abort:
-            response = abort.response
-    sandbox.request_log.record({
-        "ts": sandbox.now().isoformat(), "method": inner.method, "path": inner.path,
-        "route": matched[0].name if matched else None, "provider": "microsoft",
-        "status": response.status, "user": getattr(inner, "log_user", None),
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-        "faults": decision.rule_ids if decision else [], "reset": False, "batch": True,
-    })
-    return response
+    return serve_batch_part(inner, matched, unmatched=_unknown_segment, reset=_gateway_timeout)
+
+
+def _unknown_segment(inner: Request) -> Response:
+    return graph_error_response(
+        inner,
+        datetime.now(UTC),
+        400,
+        "BadRequest",
+        f"Resource not found for the segment '{inner.path}'.",
+    )
+
+
+def _gateway_timeout(inner: Request) -> Response:
+    return graph_error_response(
+        inner,
+        datetime.now(UTC),
+        504,
+        "GatewayTimeout",
+        "The gateway did not receive a response in time.",
+    )
 
 
 def _entry(item_id: str, response: Response) -> dict[str, Any]:
@@ -154,8 +156,9 @@ def batch(request: Request) -> Response:
         item_id = str(item["id"])
         failed = [d for d in item.get("dependsOn") or [] if not 200 <= statuses[str(d)] < 300]
         if failed:
-            response = graph_error_response(request, datetime.now(UTC), 424, "FailedDependency",
-                                            "The dependent request failed.")
+            response = graph_error_response(
+                request, datetime.now(UTC), 424, "FailedDependency", "The dependent request failed."
+            )
         else:
             response = _dispatch(_inner_request(request, item))
         statuses[item_id] = response.status
@@ -163,9 +166,16 @@ def batch(request: Request) -> Response:
     responses = [entries[str(item["id"])] for item in items]  # type: ignore[union-attr]
     request_id = str(uuid.uuid4())
     body = json.dumps({"responses": responses}, separators=(",", ":")).encode()
-    return Response(200, body, [
-        ("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;"
-                         "IEEE754Compatible=false;charset=utf-8"),
-        ("request-id", request_id),
-        ("client-request-id", request.headers.get("client-request-id") or request_id),
-    ])
+    return Response(
+        200,
+        body,
+        [
+            (
+                "Content-Type",
+                "application/json;odata.metadata=minimal;odata.streaming=true;"
+                "IEEE754Compatible=false;charset=utf-8",
+            ),
+            ("request-id", request_id),
+            ("client-request-id", request.headers.get("client-request-id") or request_id),
+        ],
+    )

@@ -44,21 +44,30 @@ def _instant(raw: str) -> datetime:
 
 
 def window(ctx: Ctx) -> tuple[datetime, datetime]:
-    start, end = ctx.arg("startDateTime") or ctx.arg("startdatetime"), (
-        ctx.arg("endDateTime") or ctx.arg("enddatetime"))
+    start, end = (
+        ctx.arg("startDateTime") or ctx.arg("startdatetime"),
+        (ctx.arg("endDateTime") or ctx.arg("enddatetime")),
+    )
     if not start or not end:
-        raise GraphError(400, "ErrorInvalidParameter",
-                         "This request requires a time window specified by the query string "
-                         "parameters StartDateTime and EndDateTime.")
+        raise GraphError(
+            400,
+            "ErrorInvalidParameter",
+            "This request requires a time window specified by the query string "
+            "parameters StartDateTime and EndDateTime.",
+        )
     try:
         return _instant(start), _instant(end)
     except ValueError as exc:
-        raise GraphError(400, "ErrorInvalidParameter",
-                         "The parameter 'StartDateTime' or 'EndDateTime' is invalid.") from exc
+        raise GraphError(
+            400,
+            "ErrorInvalidParameter",
+            "The parameter 'StartDateTime' or 'EndDateTime' is invalid.",
+        ) from exc
 
 
-def instances_in(event: StoredEvent, low: datetime, high: datetime,
-                 include_cancelled: bool = False) -> list[Instance | None]:
+def instances_in(
+    event: StoredEvent, low: datetime, high: datetime, include_cancelled: bool = False
+) -> list[Instance | None]:
     """A single event as [None] when it overlaps; a series' occurrences in the window."""
     if not event.data.get("recurrence"):
         return [None] if occurs_in(event.data, low, high) else []
@@ -80,7 +89,7 @@ def _view(ctx: Ctx, events: list[StoredEvent], tail: str) -> Response:
     body: dict[str, Any] = {"@odata.context": ctx.context(tail)}
     if skip + top < len(rows):
         body["@odata.nextLink"] = next_link(ctx, skip + top)
-    body["value"] = [render_event(ctx, e, i, select, zone) for e, i in rows[skip:skip + top]]
+    body["value"] = [render_event(ctx, e, i, select, zone) for e, i in rows[skip : skip + top]]
     return ctx.ok(body)
 
 
@@ -89,14 +98,16 @@ def calendar_view(ctx: Ctx) -> Response:
     return _view(ctx, list(ctx.mailbox.events.values()), "calendarView")
 
 
-@graph_route("GET", EVENT + r"/(?i:instances)", name="graph.events.instances",
-             access="calendar.read")
+@graph_route(
+    "GET", EVENT + r"/(?i:instances)", name="graph.events.instances", access="calendar.read"
+)
 def event_instances(ctx: Ctx) -> Response:
     event, key = event_or_404(ctx)
     if key is not None or not event.data.get("recurrence"):
         window(ctx)
-        return ctx.ok({"@odata.context": ctx.context(f"events('{event.id}')/instances"),
-                       "value": []})
+        return ctx.ok(
+            {"@odata.context": ctx.context(f"events('{event.id}')/instances"), "value": []}
+        )
     return _view(ctx, [event], f"events('{event.id}')/instances")
 
 
@@ -122,25 +133,40 @@ def _item_id(key: str) -> str:
 def calendar_view_delta(ctx: Ctx) -> Response:
     for option in ("$select", "$filter", "$orderby", "$top", "$search", "$expand"):
         if ctx.arg(option) is not None:
-            raise GraphError(400, "ErrorInvalidUrlQuery",
-                             "The following parameters are not supported with change tracking "
-                             f"over the 'CalendarView' resource: '{option}'.")
+            raise GraphError(
+                400,
+                "ErrorInvalidUrlQuery",
+                "The following parameters are not supported with change tracking "
+                f"over the 'CalendarView' resource: '{option}'.",
+            )
     mailbox = ctx.mailbox
     token_value = ctx.arg("$deltatoken") or ctx.arg("$skiptoken")
     if token_value is None:
         low, high = window(ctx)
         container = f"{low.isoformat()}|{high.isoformat()}"
-        token = DeltaState(token="", oid=mailbox.oid, kind="events", container=container,
-                           since_seq=0, epoch=mailbox.delta_epoch, issued_at=ctx.now, select=None,
-                           page_size=DEFAULT_PAGE_SIZE, next_seq=mailbox.seq)
+        token = DeltaState(
+            token="",
+            oid=mailbox.oid,
+            kind="events",
+            container=container,
+            since_seq=0,
+            epoch=mailbox.delta_epoch,
+            issued_at=ctx.now,
+            select=None,
+            page_size=DEFAULT_PAGE_SIZE,
+            next_seq=mailbox.seq,
+        )
         rows = [(e, i) for e in mailbox.events.values() for i in instances_in(e, low, high)]
         rows.sort(key=lambda row: _start_of(*row))
         token.remaining = [f"{e.id}|{original_key(i.original_start) if i else ''}" for e, i in rows]
     else:
         stored = _load_any(ctx)
         low, high = (datetime.fromisoformat(p) for p in stored.container.split("|"))
-        token = (copy_token(stored) if ctx.arg("$deltatoken") is None
-                 else _incremental(mailbox, stored, low, high))
+        token = (
+            copy_token(stored)
+            if ctx.arg("$deltatoken") is None
+            else _incremental(mailbox, stored, low, high)
+        )
     zone = out_zone(ctx)
 
     def render(key: str) -> dict[str, Any] | None:
@@ -150,17 +176,28 @@ def calendar_view_delta(ctx: Ctx) -> Response:
             return None
         for instance in instances_in(event, low, high):
             if (instance is None and not original) or (
-                    instance is not None and original_key(instance.original_start) == original):
-                return {"@odata.type": "#microsoft.graph.event",
-                        **render_event(ctx, event, instance, zone=zone)}
+                instance is not None and original_key(instance.original_start) == original
+            ):
+                return {
+                    "@odata.type": "#microsoft.graph.event",
+                    **render_event(ctx, event, instance, zone=zone),
+                }
         return None
 
     def removed(key: str) -> dict[str, Any]:
-        return {"@odata.type": "#microsoft.graph.event", "id": _item_id(key),
-                "@removed": {"reason": "deleted"}}
+        return {
+            "@odata.type": "#microsoft.graph.event",
+            "id": _item_id(key),
+            "@removed": {"reason": "deleted"},
+        }
 
-    return emit_page(ctx, token, render=render, removed=removed,
-                     context=f"{ctx.request.base_url}{GRAPH_ROOT}/$metadata#Collection(event)")
+    return emit_page(
+        ctx,
+        token,
+        render=render,
+        removed=removed,
+        context=f"{ctx.request.base_url}{GRAPH_ROOT}/$metadata#Collection(event)",
+    )
 
 
 def _load_any(ctx: Ctx) -> DeltaState:
@@ -172,8 +209,9 @@ def _load_any(ctx: Ctx) -> DeltaState:
     return token
 
 
-def _incremental(mailbox: Mailbox, previous: DeltaState, low: datetime,
-                 high: datetime) -> DeltaState:
+def _incremental(
+    mailbox: Mailbox, previous: DeltaState, low: datetime, high: datetime
+) -> DeltaState:
     token = copy_token(previous, remaining=[], removed=[], next_seq=mailbox.seq)
     for event_id in changes_since(mailbox, "event", None, previous.since_seq):
         current = mailbox.events.get(event_id)

@@ -29,9 +29,12 @@ _CHANGE_TYPES = ("created", "updated", "deleted")
 
 def sync_state_not_found(mailbox: Mailbox, token: DeltaState | None) -> GraphError:
     generation = token.since_seq if token else 0
-    return GraphError(410, "SyncStateNotFound",
-                      f"The sync state generation is not found; generation={generation};"
-                      f"[highest={mailbox.seq}][{mailbox.seq}].")
+    return GraphError(
+        410,
+        "SyncStateNotFound",
+        f"The sync state generation is not found; generation={generation};"
+        f"[highest={mailbox.seq}][{mailbox.seq}].",
+    )
 
 
 def load_token(ctx: Ctx, kind: str, container: str) -> DeltaState | None:
@@ -44,8 +47,11 @@ def load_token(ctx: Ctx, kind: str, container: str) -> DeltaState | None:
     if token is None or token.epoch != mailbox.delta_epoch:
         raise sync_state_not_found(mailbox, token)
     if token.oid != mailbox.oid or token.kind != kind or token.container != container:
-        raise GraphError(400, "ErrorInvalidSyncStateData",
-                         "The sync state data is corrupted or otherwise invalid.")
+        raise GraphError(
+            400,
+            "ErrorInvalidSyncStateData",
+            "The sync state data is corrupted or otherwise invalid.",
+        )
     return token
 
 
@@ -62,13 +68,23 @@ def save_token(ctx: Ctx, token: DeltaState) -> str:
 
 
 def copy_token(token: DeltaState, **changes: Any) -> DeltaState:
-    fields = {**token.__dict__, "remaining": list(token.remaining),
-              "removed": list(token.removed), **changes}
+    fields = {
+        **token.__dict__,
+        "remaining": list(token.remaining),
+        "removed": list(token.removed),
+        **changes,
+    }
     return DeltaState(**fields)
 
 
-def emit_page(ctx: Ctx, token: DeltaState, *, render: Callable[[str], dict[str, Any] | None],
-              removed: Callable[[str], dict[str, Any]], context: str) -> Response:
+def emit_page(
+    ctx: Ctx,
+    token: DeltaState,
+    *,
+    render: Callable[[str], dict[str, Any] | None],
+    removed: Callable[[str], dict[str, Any]],
+    context: str,
+) -> Response:
     """One page of a round: removals first, then changed items; nextLink or deltaLink."""
     page_size = ctx.max_page_size(token.page_size)
     value: list[dict[str, Any]] = []
@@ -78,7 +94,7 @@ def emit_page(ctx: Ctx, token: DeltaState, *, render: Callable[[str], dict[str, 
         item = render(token.remaining.pop(0))
         if item is not None:
             value.append(item)
-    path = ctx.request.path[len(GRAPH_ROOT):]
+    path = ctx.request.path[len(GRAPH_ROOT) :]
     body: dict[str, Any] = {"@odata.context": context}
     if token.removed or token.remaining:
         follow = copy_token(token)
@@ -90,8 +106,9 @@ def emit_page(ctx: Ctx, token: DeltaState, *, render: Callable[[str], dict[str, 
     return ctx.ok(body)
 
 
-def changes_since(mailbox: Mailbox, kind: str, container: str | None,
-                  since_seq: int) -> dict[str, tuple[set[str], str]]:
+def changes_since(
+    mailbox: Mailbox, kind: str, container: str | None, since_seq: int
+) -> dict[str, tuple[set[str], str]]:
     """item id -> (kinds of change after ``since_seq``, the default id last logged)."""
     found: dict[str, tuple[set[str], str]] = {}
     log = mailbox.log
@@ -121,8 +138,12 @@ def _wanted(change_type: str | None, changes: set[str], present: bool) -> bool:
     return present and "created" not in changes
 
 
-@graph_route("GET", FOLDER + r"/(?i:messages)/(?i:delta)",
-             name="graph.mailFolders.messages.delta", access="mail.read")
+@graph_route(
+    "GET",
+    FOLDER + r"/(?i:messages)/(?i:delta)",
+    name="graph.mailFolders.messages.delta",
+    access="mail.read",
+)
 def messages_delta(ctx: Ctx) -> Response:
     folder = folder_or_404(ctx, ctx.request.params["folder"])
     mailbox = ctx.mailbox
@@ -138,42 +159,73 @@ def messages_delta(ctx: Ctx) -> Response:
         message = mailbox.messages.get(item_id)
         if message is None or message.folder_id != folder.id:
             return None  # moved or deleted while paging: the next round reports it
-        out = message_json(message, mailbox_oid=mailbox.oid, immutable=immutable,
-                           body_type=body_type, select=token.select)
+        out = message_json(
+            message,
+            mailbox_oid=mailbox.oid,
+            immutable=immutable,
+            body_type=body_type,
+            select=token.select,
+        )
         return {"@odata.type": "#microsoft.graph.message", **out}
 
     def removed(entry: str) -> dict[str, Any]:
         immutable_id, _, rest_id = entry.partition("|")
         # A removal is reported for moves out of the folder too, with reason "deleted".
-        return {"@odata.type": "#microsoft.graph.message",
-                "id": immutable_id if immutable else rest_id, "@removed": {"reason": "deleted"}}
+        return {
+            "@odata.type": "#microsoft.graph.message",
+            "id": immutable_id if immutable else rest_id,
+            "@removed": {"reason": "deleted"},
+        }
 
-    return emit_page(ctx, token, render=render, removed=removed,
-                     context=f"{ctx.request.base_url}{GRAPH_ROOT}/$metadata#Collection(message)")
+    return emit_page(
+        ctx,
+        token,
+        render=render,
+        removed=removed,
+        context=f"{ctx.request.base_url}{GRAPH_ROOT}/$metadata#Collection(message)",
+    )
 
 
-def _start_round(ctx: Ctx, mailbox: Mailbox, folder_id: str,
-                 previous: DeltaState | None) -> DeltaState:
+def _start_round(
+    ctx: Ctx, mailbox: Mailbox, folder_id: str, previous: DeltaState | None
+) -> DeltaState:
     if previous is None:
         select = parse_select(ctx.arg("$select"), ALL_SELECTABLE, "microsoft.graph.message")
         change_type = ctx.arg("changeType")
         if change_type is not None and change_type not in _CHANGE_TYPES:
-            raise GraphError(400, "ErrorInvalidUrlQuery",
-                             f"The value '{change_type}' of the parameter 'changeType' is invalid.")
+            raise GraphError(
+                400,
+                "ErrorInvalidUrlQuery",
+                f"The value '{change_type}' of the parameter 'changeType' is invalid.",
+            )
         received_after = _received_after(ctx)
-        token = DeltaState(token="", oid=mailbox.oid, kind="messages", container=folder_id,
-                           since_seq=0, epoch=mailbox.delta_epoch, issued_at=ctx.now,
-                           select=select, page_size=DEFAULT_PAGE_SIZE, change_type=change_type,
-                           received_after=received_after)
-        items = [m for m in mailbox.messages.values() if m.folder_id == folder_id
-                 and (received_after is None or m.received_at.isoformat() >= received_after)]
+        token = DeltaState(
+            token="",
+            oid=mailbox.oid,
+            kind="messages",
+            container=folder_id,
+            since_seq=0,
+            epoch=mailbox.delta_epoch,
+            issued_at=ctx.now,
+            select=select,
+            page_size=DEFAULT_PAGE_SIZE,
+            change_type=change_type,
+            received_after=received_after,
+        )
+        items = [
+            m
+            for m in mailbox.messages.values()
+            if m.folder_id == folder_id
+            and (received_after is None or m.received_at.isoformat() >= received_after)
+        ]
         items.sort(key=lambda m: m.received_at, reverse=True)
         token.remaining = [m.immutable_id for m in items] if change_type != "deleted" else []
         token.next_seq = mailbox.seq
         return token
     token = copy_token(previous, remaining=[], removed=[])
-    for item_id, (changes, rest_id) in changes_since(mailbox, "message", folder_id,
-                                                     previous.since_seq).items():
+    for item_id, (changes, rest_id) in changes_since(
+        mailbox, "message", folder_id, previous.since_seq
+    ).items():
         message = mailbox.messages.get(item_id)
         present = message is not None and message.folder_id == folder_id
         if not _wanted(token.change_type, changes, present):
@@ -195,10 +247,14 @@ def _received_after(ctx: Ctx) -> str | None:
     if raw is None:
         return None
     words = raw.split()
-    if len(words) == 3 and words[0].lower() == "receiveddatetime" and words[1].lower() in (
-            "ge", "gt"):
+    if (
+        len(words) == 3
+        and words[0].lower() == "receiveddatetime"
+        and words[1].lower() in ("ge", "gt")
+    ):
         node = parse_filter(raw)
         if isinstance(node.value, datetime):
             return node.value.astimezone(UTC).isoformat()
-    raise GraphError(400, "ErrorInvalidUrlQueryFilter",
-                     "The query filter contains one or more invalid nodes.")
+    raise GraphError(
+        400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes."
+    )

@@ -47,13 +47,19 @@ def out_zone(ctx: Ctx) -> str:
     return wanted
 
 
-def render_event(ctx: Ctx, event: StoredEvent, instance: Instance | None = None,
-                 select: list[str] | None = None, zone: str | None = None) -> dict[str, Any]:
+def render_event(
+    ctx: Ctx,
+    event: StoredEvent,
+    instance: Instance | None = None,
+    select: list[str] | None = None,
+    zone: str | None = None,
+) -> dict[str, Any]:
     if instance is not None:
         key = eventstore.original_key(instance.original_start)
         eventstore.remember_occurrence(ids.occurrence_id(event.id, key), event.id, key)
-    return event_json(ctx.target, event, zone_name=zone or out_zone(ctx), instance=instance,
-                      select=select)
+    return event_json(
+        ctx.target, event, zone_name=zone or out_zone(ctx), instance=instance, select=select
+    )
 
 
 def event_or_404(ctx: Ctx) -> tuple[StoredEvent, str | None]:
@@ -64,8 +70,9 @@ def event_or_404(ctx: Ctx) -> tuple[StoredEvent, str | None]:
         return event, None
     found = eventstore.find_occurrence(ctx.mailbox, key, ctx.now)
     if found is None:
-        raise GraphError(404, "ErrorItemNotFound",
-                         "The specified object was not found in the store.")
+        raise GraphError(
+            404, "ErrorItemNotFound", "The specified object was not found in the store."
+        )
     return found
 
 
@@ -77,9 +84,13 @@ def occurrence_instance(event: StoredEvent, key: str) -> Instance | None:
     if override.get("start"):
         moments.append(event_bounds({**event.data, **override})[0])
     for moment in moments:
-        for instance in expand(event.data, event.cancelled_occurrences,
-                               event.occurrence_overrides, moment - timedelta(days=2),
-                               moment + timedelta(days=2)):
+        for instance in expand(
+            event.data,
+            event.cancelled_occurrences,
+            event.occurrence_overrides,
+            moment - timedelta(days=2),
+            moment + timedelta(days=2),
+        ):
             if eventstore.original_key(instance.original_start) == key:
                 return instance
     return None
@@ -91,7 +102,7 @@ def list_events(ctx: Ctx) -> Response:
     top, skip = page_params(ctx)
     zone = out_zone(ctx)
     events = sorted(ctx.mailbox.events.values(), key=lambda e: e.created_at)
-    page = events[skip:skip + top]
+    page = events[skip : skip + top]
     body: dict[str, Any] = {"@odata.context": ctx.context("events")}
     if skip + top < len(events):
         body["@odata.nextLink"] = next_link(ctx, skip + top)
@@ -105,10 +116,15 @@ def get_event(ctx: Ctx) -> Response:
     event, key = event_or_404(ctx)
     instance = occurrence_instance(event, key) if key else None
     if key and (instance is None or instance.cancelled):
-        raise GraphError(404, "ErrorItemNotFound",
-                         "The specified object was not found in the store.")
-    return ctx.ok({"@odata.context": ctx.context("events/$entity"),
-                   **render_event(ctx, event, instance, select)})
+        raise GraphError(
+            404, "ErrorItemNotFound", "The specified object was not found in the store."
+        )
+    return ctx.ok(
+        {
+            "@odata.context": ctx.context("events/$entity"),
+            **render_event(ctx, event, instance, select),
+        }
+    )
 
 
 def _written(ctx: Ctx, *, creating: bool, base: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -129,8 +145,9 @@ def create_event(ctx: Ctx) -> Response:
     data = _written(ctx, creating=True)
     data["organizer"] = {"emailAddress": {"name": ctx.target.name, "address": ctx.target.upn}}
     event = eventstore.create_event(ctx.state, ctx.mailbox, data)
-    return ctx.ok({"@odata.context": ctx.context("events/$entity"), **render_event(ctx, event)},
-                  status=201)
+    return ctx.ok(
+        {"@odata.context": ctx.context("events/$entity"), **render_event(ctx, event)}, status=201
+    )
 
 
 @graph_route("PATCH", EVENT, name="graph.events.update", access="calendar.write")
@@ -140,8 +157,9 @@ def update_event(ctx: Ctx) -> Response:
         changes = _written(ctx, creating=False, base=event.data)
         eventstore.override_occurrence(ctx.state, ctx.mailbox, event, key, changes)
         instance = occurrence_instance(event, key)
-        return ctx.ok({"@odata.context": ctx.context("events/$entity"),
-                       **render_event(ctx, event, instance)})
+        return ctx.ok(
+            {"@odata.context": ctx.context("events/$entity"), **render_event(ctx, event, instance)}
+        )
     changes = _written(ctx, creating=False, base=event.data)
     eventstore.update_event(ctx.state, ctx.mailbox, event, changes)
     return ctx.ok({"@odata.context": ctx.context("events/$entity"), **render_event(ctx, event)})
@@ -162,8 +180,11 @@ def cancel_event(ctx: Ctx) -> Response:
     event, key = event_or_404(ctx)
     organizer = ((event.data.get("organizer") or {}).get("emailAddress") or {}).get("address", "")
     if organizer.lower() != ctx.target.upn:
-        raise GraphError(400, "ErrorAccessDenied", "Your request can't be completed. You need to "
-                         "be an organizer to cancel a meeting.")
+        raise GraphError(
+            400,
+            "ErrorAccessDenied",
+            "Your request can't be completed. You need to be an organizer to cancel a meeting.",
+        )
     # The organizer's own copy goes away; attendees would get a cancellation.
     if key is not None:
         eventstore.cancel_occurrence(ctx.state, ctx.mailbox, event, key)
@@ -178,35 +199,49 @@ def _respond(ctx: Ctx, response: str) -> Response:
     for attendee in attendees:
         address = ((attendee.get("emailAddress") or {}).get("address") or "").lower()
         if address == ctx.target.upn:
-            attendee["status"] = {"response": response,
-                                  "time": ctx.now.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")}
+            attendee["status"] = {
+                "response": response,
+                "time": ctx.now.strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
+            }
     if key is not None:
-        eventstore.override_occurrence(ctx.state, ctx.mailbox, event, key,
-                                       {"attendees": attendees})
+        eventstore.override_occurrence(ctx.state, ctx.mailbox, event, key, {"attendees": attendees})
     else:
         eventstore.update_event(ctx.state, ctx.mailbox, event, {"attendees": attendees})
     return ctx.empty(202)
 
 
-for _action, _response in (("accept", "accepted"), ("decline", "declined"),
-                           ("tentativelyAccept", "tentativelyAccepted")):
+for _action, _response in (
+    ("accept", "accepted"),
+    ("decline", "declined"),
+    ("tentativelyAccept", "tentativelyAccepted"),
+):
 
     def _make(response: str) -> Any:
         return lambda ctx: _respond(ctx, response)
 
-    graph_route("POST", EVENT + rf"/(?i:{_action})", name=f"graph.events.{_action}",
-                access="calendar.write")(_make(_response))
+    graph_route(
+        "POST", EVENT + rf"/(?i:{_action})", name=f"graph.events.{_action}", access="calendar.write"
+    )(_make(_response))
 
 
 def calendar_json(ctx: Ctx) -> dict[str, Any]:
     owner = ctx.target
-    return {"id": ctx.state.well_known_folder(ctx.mailbox, "msgfolderroot").id + "Cal",
-            "name": "Calendar", "color": "auto", "hexColor": "", "isDefaultCalendar": True,
-            "changeKey": "fJKVL07sbkmIfHqjbDnRgQAAAAACGg==", "canShare": True,
-            "canViewPrivateItems": True, "canEdit": True,
-            "allowedOnlineMeetingProviders": ["teamsForBusiness"],
-            "defaultOnlineMeetingProvider": "teamsForBusiness", "isTallyingResponses": True,
-            "isRemovable": False, "owner": {"name": owner.name, "address": owner.upn}}
+    return {
+        "id": ctx.state.well_known_folder(ctx.mailbox, "msgfolderroot").id + "Cal",
+        "name": "Calendar",
+        "color": "auto",
+        "hexColor": "",
+        "isDefaultCalendar": True,
+        "changeKey": "fJKVL07sbkmIfHqjbDnRgQAAAAACGg==",
+        "canShare": True,
+        "canViewPrivateItems": True,
+        "canEdit": True,
+        "allowedOnlineMeetingProviders": ["teamsForBusiness"],
+        "defaultOnlineMeetingProvider": "teamsForBusiness",
+        "isTallyingResponses": True,
+        "isRemovable": False,
+        "owner": {"name": owner.name, "address": owner.upn},
+    }
 
 
 @graph_route("GET", r"/(?i:calendar)", name="graph.calendar.get", access="calendar.read")

@@ -66,9 +66,15 @@ def filter_fields(mailbox_oid: str) -> dict[str, Callable[[StoredMessage], Any]]
     }
 
 
-_SORTABLE = {"receiveddatetime": "receivedDateTime", "sentdatetime": "sentDateTime",
-             "createddatetime": "createdDateTime", "lastmodifieddatetime": "lastModifiedDateTime",
-             "subject": "subject", "importance": "importance", "isread": "isRead"}
+_SORTABLE = {
+    "receiveddatetime": "receivedDateTime",
+    "sentdatetime": "sentDateTime",
+    "createddatetime": "createdDateTime",
+    "lastmodifieddatetime": "lastModifiedDateTime",
+    "subject": "subject",
+    "importance": "importance",
+    "isread": "isRead",
+}
 
 
 def message_or_404(ctx: Ctx, folder: Folder | None = None) -> StoredMessage:
@@ -76,8 +82,9 @@ def message_or_404(ctx: Ctx, folder: Folder | None = None) -> StoredMessage:
     message = mailstore.find_message(ctx.mailbox, key)
     if message is None or (folder is not None and message.folder_id != folder.id):
         check_id(key)
-        raise GraphError(404, "ErrorItemNotFound",
-                         "The specified object was not found in the store.")
+        raise GraphError(
+            404, "ErrorItemNotFound", "The specified object was not found in the store."
+        )
     return message
 
 
@@ -88,15 +95,24 @@ def expands_attachments(ctx: Ctx) -> bool:
         return False
     for part in (p.strip() for p in raw.split(",") if p.strip()):
         if part.lower() != "attachments":
-            raise GraphError(400, "RequestBroker--ParseUri", f"Could not find a property named "
-                             f"'{part.split('(')[0]}' on type 'microsoft.graph.message'.")
+            raise GraphError(
+                400,
+                "RequestBroker--ParseUri",
+                f"Could not find a property named "
+                f"'{part.split('(')[0]}' on type 'microsoft.graph.message'.",
+            )
     return True
 
 
 def render(ctx: Ctx, message: StoredMessage, select: list[str] | None = None) -> dict[str, Any]:
-    return message_json(message, mailbox_oid=ctx.target.oid, immutable=ctx.immutable,
-                        body_type=ctx.body_type, select=select,
-                        expand_attachments=expands_attachments(ctx))
+    return message_json(
+        message,
+        mailbox_oid=ctx.target.oid,
+        immutable=ctx.immutable,
+        body_type=ctx.body_type,
+        select=select,
+        expand_attachments=expands_attachments(ctx),
+    )
 
 
 _SEARCH_FIELDS = ("from", "to", "cc", "subject", "body", "participants")
@@ -108,12 +124,18 @@ def search_predicate(ctx: Ctx) -> Callable[[StoredMessage], bool] | None:
     if raw is None:
         return None
     if ctx.arg("$filter") is not None or ctx.arg("$orderby") is not None:
-        raise GraphError(400, "ErrorInvalidUrlQuery", "The query parameter '$search' cannot be "
-                         "combined with '$filter' or '$orderby'.")
+        raise GraphError(
+            400,
+            "ErrorInvalidUrlQuery",
+            "The query parameter '$search' cannot be combined with '$filter' or '$orderby'.",
+        )
     text = raw.strip()
     if len(text) < 2 or not (text.startswith('"') and text.endswith('"')):
-        raise GraphError(400, "BadRequest", f"Syntax error: character '{text[:1]}' is not valid "
-                         f"at position 0 in '{text}'.")
+        raise GraphError(
+            400,
+            "BadRequest",
+            f"Syntax error: character '{text[:1]}' is not valid at position 0 in '{text}'.",
+        )
     terms = [t.lower() for t in text[1:-1].split()]
     oid = ctx.target.oid
 
@@ -124,9 +146,14 @@ def search_predicate(ctx: Ctx) -> Callable[[StoredMessage], bool] | None:
             return " ".join(f"{n} {a}" for n, a in pairs).lower()
 
         body = (parsed.body_text or parsed.body_html or "").lower()
-        return {"from": people(parsed.from_), "to": people(parsed.to), "cc": people(parsed.cc),
-                "subject": parsed.subject.lower(), "body": body,
-                "participants": people(parsed.from_ + parsed.to + parsed.cc)}
+        return {
+            "from": people(parsed.from_),
+            "to": people(parsed.to),
+            "cc": people(parsed.cc),
+            "subject": parsed.subject.lower(),
+            "body": body,
+            "participants": people(parsed.from_ + parsed.to + parsed.cc),
+        }
 
     def matches(message: StoredMessage) -> bool:
         fields = haystacks(message)
@@ -151,13 +178,14 @@ def _list(ctx: Ctx, folder: Folder | None) -> Response:
     check_filter_with_orderby(filter_node, order)
     fields = filter_fields(ctx.target.oid)
     predicate = searching or compile_filter(filter_node, fields)
-    candidates = [m for m in ctx.mailbox.messages.values()
-                  if folder is None or m.folder_id == folder.id]
+    candidates = [
+        m for m in ctx.mailbox.messages.values() if folder is None or m.folder_id == folder.id
+    ]
     matched = [m for m in candidates if predicate(m)]
     for path, descending in reversed(order or [("receiveddatetime", True)]):
         getter = fields[path]
         matched.sort(key=lambda m, g=getter: (g(m) is None, g(m)), reverse=descending)  # type: ignore[misc]
-    page = matched[skip:skip + top]
+    page = matched[skip : skip + top]
     tail = "messages" if folder is None else f"mailFolders('{folder.id}')/messages"
     if select:
         tail += "(" + ",".join(select) + ")"
@@ -192,8 +220,9 @@ def get_message(ctx: Ctx) -> Response:
     return _get(ctx, None)
 
 
-@graph_route("GET", FOLDER_MESSAGES + ITEM, name="graph.mailFolders.messages.get",
-             access="mail.read")
+@graph_route(
+    "GET", FOLDER_MESSAGES + ITEM, name="graph.mailFolders.messages.get", access="mail.read"
+)
 def get_folder_message(ctx: Ctx) -> Response:
     return _get(ctx, folder_or_404(ctx, ctx.request.params["folder"]))
 
@@ -207,8 +236,18 @@ def get_message_mime(ctx: Ctx) -> Response:
     return response
 
 
-_DRAFT_ONLY = ("subject", "body", "toRecipients", "ccRecipients", "bccRecipients", "replyTo",
-               "from", "sender", "internetMessageHeaders", "attachments")
+_DRAFT_ONLY = (
+    "subject",
+    "body",
+    "toRecipients",
+    "ccRecipients",
+    "bccRecipients",
+    "replyTo",
+    "from",
+    "sender",
+    "internetMessageHeaders",
+    "attachments",
+)
 
 
 def message_changes(ctx: Ctx, message: StoredMessage, data: dict[str, Any]) -> dict[str, Any]:
@@ -228,19 +267,27 @@ def message_changes(ctx: Ctx, message: StoredMessage, data: dict[str, Any]) -> d
             if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
                 raise GraphError(400, "ErrorInvalidRequest", "Invalid value for categories.")
             changes["categories"] = list(value)
-        elif key in ("inferenceClassification", "importance", "isDeliveryReceiptRequested",
-                     "isReadReceiptRequested"):
+        elif key in (
+            "inferenceClassification",
+            "importance",
+            "isDeliveryReceiptRequested",
+            "isReadReceiptRequested",
+        ):
             continue  # accepted, not modelled
         elif key in _DRAFT_ONLY and message.is_draft:
             continue
         elif key in _DRAFT_ONLY:
-            raise GraphError(400, "ErrorInvalidPropertyUpdateSentMessage",
-                             "Update operation is not supported for this property on a sent "
-                             "message.")
+            raise GraphError(
+                400,
+                "ErrorInvalidPropertyUpdateSentMessage",
+                "Update operation is not supported for this property on a sent message.",
+            )
         else:
-            raise GraphError(400, "RequestBroker--ParseUri",
-                             f"Could not find a property named '{key}' on type "
-                             "'microsoft.graph.message'.")
+            raise GraphError(
+                400,
+                "RequestBroker--ParseUri",
+                f"Could not find a property named '{key}' on type 'microsoft.graph.message'.",
+            )
     return changes
 
 
@@ -270,29 +317,41 @@ def _destination(ctx: Ctx) -> Folder:
         raise GraphError(400, "ErrorInvalidRequest", "The destinationId parameter is required.")
     folder = ctx.state.folder_by_key(ctx.mailbox, destination)
     if folder is None:
-        raise GraphError(404, "ErrorItemNotFound",
-                         "The specified object was not found in the store.")
+        raise GraphError(
+            404, "ErrorItemNotFound", "The specified object was not found in the store."
+        )
     return folder
 
 
-@graph_route("POST", MESSAGES + ITEM + r"/(?i:move)", name="graph.messages.move",
-             access="mail.write")
+@graph_route(
+    "POST", MESSAGES + ITEM + r"/(?i:move)", name="graph.messages.move", access="mail.write"
+)
 def move_message(ctx: Ctx) -> Response:
     message = message_or_404(ctx)
     destination = _destination(ctx)
     mailstore.move_message(ctx.state, ctx.mailbox, message, destination)
-    return ctx.ok({"@odata.context": ctx.context("messages/$entity"), **render(ctx, message)},
-                  status=201)
+    return ctx.ok(
+        {"@odata.context": ctx.context("messages/$entity"), **render(ctx, message)}, status=201
+    )
 
 
-@graph_route("POST", MESSAGES + ITEM + r"/(?i:copy)", name="graph.messages.copy",
-             access="mail.write")
+@graph_route(
+    "POST", MESSAGES + ITEM + r"/(?i:copy)", name="graph.messages.copy", access="mail.write"
+)
 def copy_message(ctx: Ctx) -> Response:
     message = message_or_404(ctx)
     destination = _destination(ctx)
     copy = mailstore.add_message(
-        ctx.state, ctx.mailbox, raw=message.raw, folder=destination,
-        received_at=message.received_at, is_read=message.is_read, is_draft=message.is_draft,
-        flag_status=message.flag_status, categories=message.categories)
-    return ctx.ok({"@odata.context": ctx.context("messages/$entity"), **render(ctx, copy)},
-                  status=201)
+        ctx.state,
+        ctx.mailbox,
+        raw=message.raw,
+        folder=destination,
+        received_at=message.received_at,
+        is_read=message.is_read,
+        is_draft=message.is_draft,
+        flag_status=message.flag_status,
+        categories=message.categories,
+    )
+    return ctx.ok(
+        {"@odata.context": ctx.context("messages/$entity"), **render(ctx, copy)}, status=201
+    )

@@ -16,20 +16,24 @@ from typing import Any
 
 from integrations.sandbox.microsoft.graph_common import GraphError
 
-_TOKEN = re.compile(r"""\s*(?:
+_TOKEN = re.compile(
+    r"""\s*(?:
     (?P<string>'(?:[^']|'')*')
   | (?P<lparen>\()
   | (?P<rparen>\))
   | (?P<word>[A-Za-z_][A-Za-z0-9_/.]*)
   | (?P<datetime>\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:\d{2})?)
   | (?P<number>-?\d+(?:\.\d+)?)
-)""", re.VERBOSE)
+)""",
+    re.VERBOSE,
+)
 _OPS = {"eq", "ne", "gt", "ge", "lt", "le"}
 
 
 def _invalid_filter() -> GraphError:
-    return GraphError(400, "ErrorInvalidUrlQueryFilter",
-                      "The query filter contains one or more invalid nodes.")
+    return GraphError(
+        400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes."
+    )
 
 
 def parse_select(raw: str | None, known: dict[str, str], type_name: str) -> list[str] | None:
@@ -43,8 +47,11 @@ def parse_select(raw: str | None, known: dict[str, str], type_name: str) -> list
             continue
         canonical = known.get(part.lower())
         if canonical is None:
-            raise GraphError(400, "RequestBroker--ParseUri",
-                             f"Could not find a property named '{part}' on type '{type_name}'.")
+            raise GraphError(
+                400,
+                "RequestBroker--ParseUri",
+                f"Could not find a property named '{part}' on type '{type_name}'.",
+            )
         if canonical not in names:
             names.append(canonical)
     return names
@@ -201,8 +208,14 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
         return bool(actual != expected)
     if actual is None or expected is None:
         return False
-    return bool({"gt": actual > expected, "ge": actual >= expected,
-                 "lt": actual < expected, "le": actual <= expected}[op])
+    return bool(
+        {
+            "gt": actual > expected,
+            "ge": actual >= expected,
+            "lt": actual < expected,
+            "le": actual <= expected,
+        }[op]
+    )
 
 
 def parse_orderby(raw: str | None, sortable: dict[str, str]) -> list[tuple[str, bool]]:
@@ -229,6 +242,9 @@ def check_filter_with_orderby(filter_node: Any, order: list[tuple[str, bool]]) -
     for path in filter_paths(filter_node):
         if path not in mentioned:
             mentioned.append(path)
-    if mentioned[:len(order)] != [path for path, _ in order]:
-        raise GraphError(400, "InefficientFilter",
-                         "The restriction or sort order is too complex for this operation.")
+    if mentioned[: len(order)] != [path for path, _ in order]:
+        raise GraphError(
+            400,
+            "InefficientFilter",
+            "The restriction or sort order is too complex for this operation.",
+        )

@@ -22,33 +22,65 @@ from integrations.sandbox.microsoft.records import StoredMessage
 
 # Every property of microsoft.graph.message, in the order Graph writes them.
 MESSAGE_PROPERTIES = (
-    "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "receivedDateTime",
-    "sentDateTime", "hasAttachments", "internetMessageId", "subject", "bodyPreview", "importance",
-    "parentFolderId", "conversationId", "conversationIndex", "isDeliveryReceiptRequested",
-    "isReadReceiptRequested", "isRead", "isDraft", "webLink", "inferenceClassification", "body",
-    "sender", "from", "toRecipients", "ccRecipients", "bccRecipients", "replyTo", "flag",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "changeKey",
+    "categories",
+    "receivedDateTime",
+    "sentDateTime",
+    "hasAttachments",
+    "internetMessageId",
+    "subject",
+    "bodyPreview",
+    "importance",
+    "parentFolderId",
+    "conversationId",
+    "conversationIndex",
+    "isDeliveryReceiptRequested",
+    "isReadReceiptRequested",
+    "isRead",
+    "isDraft",
+    "webLink",
+    "inferenceClassification",
+    "body",
+    "sender",
+    "from",
+    "toRecipients",
+    "ccRecipients",
+    "bccRecipients",
+    "replyTo",
+    "flag",
 )
 SELECT_ONLY = ("internetMessageHeaders", "uniqueBody")  # returned only when $select names them
 ALL_SELECTABLE = {p.lower(): p for p in ("id", *MESSAGE_PROPERTIES, *SELECT_ONLY)}
 
 
-def attachment_json(message: StoredMessage, attachment: ParsedAttachment,
-                    select: list[str] | None = None) -> dict[str, Any]:
+def attachment_json(
+    message: StoredMessage, attachment: ParsedAttachment, select: list[str] | None = None
+) -> dict[str, Any]:
     attachment_id = ids.attachment_id(message.immutable_id, attachment.index)
     if attachment.is_item:
         full: dict[str, Any] = {
-            "@odata.type": "#microsoft.graph.itemAttachment", "id": attachment_id,
-            "lastModifiedDateTime": iso(message.modified_at), "name": attachment.name,
-            "contentType": None, "size": len(attachment.content), "isInline": False,
+            "@odata.type": "#microsoft.graph.itemAttachment",
+            "id": attachment_id,
+            "lastModifiedDateTime": iso(message.modified_at),
+            "name": attachment.name,
+            "contentType": None,
+            "size": len(attachment.content),
+            "isInline": False,
         }
     else:
         full = {
             "@odata.type": "#microsoft.graph.fileAttachment",
             "@odata.mediaContentType": attachment.content_type,
-            "id": attachment_id, "lastModifiedDateTime": iso(message.modified_at),
-            "name": attachment.name, "contentType": attachment.content_type,
-            "size": len(attachment.content), "isInline": attachment.is_inline,
-            "contentId": attachment.content_id, "contentLocation": None,
+            "id": attachment_id,
+            "lastModifiedDateTime": iso(message.modified_at),
+            "name": attachment.name,
+            "contentType": attachment.content_type,
+            "size": len(attachment.content),
+            "isInline": attachment.is_inline,
+            "contentId": attachment.content_id,
+            "contentLocation": None,
             "contentBytes": base64.b64encode(attachment.content).decode("ascii"),
         }
     if select is None:
@@ -63,8 +95,9 @@ def iso(moment: datetime) -> str:
 
 def recipients(pairs: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> list[dict[str, Any]]:
     # Exchange fills a missing display name with the address itself.
-    return [{"emailAddress": {"name": name or address, "address": address}}
-            for name, address in pairs]
+    return [
+        {"emailAddress": {"name": name or address, "address": address}} for name, address in pairs
+    ]
 
 
 @dataclass
@@ -90,11 +123,12 @@ def cache_of(message: StoredMessage, mailbox_oid: str) -> RenderCache:
             "bodyPreview": parsed.preview,
             "importance": parsed.importance,
             "conversationId": conversation_id(mailbox_oid, parsed.thread_root),
-            "conversationIndex": conversation_index(parsed.thread_root, parsed.date,
-                                                    len(parsed.references)),
+            "conversationIndex": conversation_index(
+                parsed.thread_root, parsed.date, len(parsed.references)
+            ),
             "isDeliveryReceiptRequested": False,
             "isReadReceiptRequested": parsed.read_receipt,
-            "sender": recipients(parsed.sender[:1]) [0] if parsed.sender else None,
+            "sender": recipients(parsed.sender[:1])[0] if parsed.sender else None,
             "from": recipients(parsed.from_[:1])[0] if parsed.from_ else None,
             "toRecipients": recipients(parsed.to),
             "ccRecipients": recipients(parsed.cc),
@@ -115,12 +149,18 @@ def body_of(cache: RenderCache, body_type: str | None) -> dict[str, str]:
         return found
     parsed = cache.parsed
     if body_type == "text":
-        text = (parsed.body_text if parsed.body_text is not None
-                else html_to_text(parsed.body_html or ""))
+        text = (
+            parsed.body_text
+            if parsed.body_text is not None
+            else html_to_text(parsed.body_html or "")
+        )
         found = {"contentType": "text", "content": text}
     elif body_type == "html" or parsed.body_html is not None:
-        markup = (parsed.body_html if parsed.body_html is not None
-                  else text_to_html(parsed.body_text or ""))
+        markup = (
+            parsed.body_html
+            if parsed.body_html is not None
+            else text_to_html(parsed.body_text or "")
+        )
         found = {"contentType": "html", "content": markup}
     else:
         found = {"contentType": "text", "content": parsed.body_text or ""}
@@ -129,13 +169,21 @@ def body_of(cache: RenderCache, body_type: str | None) -> dict[str, str]:
 
 
 def web_link(item_id: str) -> str:
-    return (f"https://outlook.office365.com/owa/?ItemID={quote(item_id, safe='')}"
-            "&exvsurl=1&viewmodel=ReadMessageItem")
+    return (
+        f"https://outlook.office365.com/owa/?ItemID={quote(item_id, safe='')}"
+        "&exvsurl=1&viewmodel=ReadMessageItem"
+    )
 
 
-def message_json(message: StoredMessage, *, mailbox_oid: str, immutable: bool,
-                 body_type: str | None, select: list[str] | None,
-                 expand_attachments: bool = False) -> dict[str, Any]:
+def message_json(
+    message: StoredMessage,
+    *,
+    mailbox_oid: str,
+    immutable: bool,
+    body_type: str | None,
+    select: list[str] | None,
+    expand_attachments: bool = False,
+) -> dict[str, Any]:
     cache = cache_of(message, mailbox_oid)
     item_id = message.immutable_id if immutable else message.rest_id
     sent = cache.parsed.date or message.received_at

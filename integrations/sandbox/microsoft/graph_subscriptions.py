@@ -42,13 +42,20 @@ def _not_found() -> GraphError:
 
 def subscription_json(ctx: Ctx, sub: Subscription) -> dict[str, Any]:
     return {
-        "id": sub.id, "resource": sub.resource, "applicationId": sub.client_id,
-        "changeType": ",".join(sub.change_types), "clientState": sub.client_state,
-        "notificationUrl": sub.notification_url, "notificationQueryOptions": None,
+        "id": sub.id,
+        "resource": sub.resource,
+        "applicationId": sub.client_id,
+        "changeType": ",".join(sub.change_types),
+        "clientState": sub.client_state,
+        "notificationUrl": sub.notification_url,
+        "notificationQueryOptions": None,
         "lifecycleNotificationUrl": sub.lifecycle_notification_url,
-        "expirationDateTime": graph_datetime(sub.expiration), "creatorId": sub.creator_oid,
-        "includeResourceData": None, "latestSupportedTlsVersion": "v1_2",
-        "encryptionCertificate": None, "encryptionCertificateId": None,
+        "expirationDateTime": graph_datetime(sub.expiration),
+        "creatorId": sub.creator_oid,
+        "includeResourceData": None,
+        "latestSupportedTlsVersion": "v1_2",
+        "encryptionCertificate": None,
+        "encryptionCertificateId": None,
         "notificationUrlAppId": None,
     }
 
@@ -61,12 +68,20 @@ def _expiration(ctx: Ctx, raw: Any) -> datetime:
     if moment.tzinfo is None:
         raise GraphError(400, "InvalidRequest", "expirationDateTime must include a time zone.")
     if moment <= ctx.now:
-        raise GraphError(400, "ExtensionError", "Operation: Create; Exception: [Status Code: "
-                         "BadRequest; Reason: Subscription expiration must be in the future.]")
+        raise GraphError(
+            400,
+            "ExtensionError",
+            "Operation: Create; Exception: [Status Code: "
+            "BadRequest; Reason: Subscription expiration must be in the future.]",
+        )
     if moment > ctx.now + timedelta(minutes=MAX_MINUTES):
-        raise GraphError(400, "ExtensionError", "Operation: Create; Exception: [Status Code: "
-                         "BadRequest; Reason: Subscription expiration can only be "
-                         f"{MAX_MINUTES} minutes in the future.]")
+        raise GraphError(
+            400,
+            "ExtensionError",
+            "Operation: Create; Exception: [Status Code: "
+            "BadRequest; Reason: Subscription expiration can only be "
+            f"{MAX_MINUTES} minutes in the future.]",
+        )
     return moment
 
 
@@ -79,33 +94,54 @@ def _check_url(url: str) -> None:
     # Graph only calls https endpoints; plain http is allowed here for loopback listeners only,
     # since nothing off this machine is reachable from the sandbox anyway.
     if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
-        raise GraphError(400, "ValidationError", "The Url scheme for the 'NotificationUrl' "
-                         "parameter is not valid. Valid scheme is 'https'.")
+        raise GraphError(
+            400,
+            "ValidationError",
+            "The Url scheme for the 'NotificationUrl' "
+            "parameter is not valid. Valid scheme is 'https'.",
+        )
 
 
 def _validate_endpoint(url: str) -> None:
     """Graph's handshake: POST ?validationToken=... and expect the token back as text/plain."""
-    token = f"Validation: Testing client application reachability for subscription Request-Id: " \
-            f"{uuid.uuid4()}"
+    token = (
+        f"Validation: Testing client application reachability for subscription Request-Id: "
+        f"{uuid.uuid4()}"
+    )
     separator = "&" if "?" in url else "?"
     try:
-        answer = requests.post(f"{url}{separator}{urlencode({'validationToken': token})}",
-                               headers={"Content-Type": "text/plain; charset=utf-8"}, data=b"",
-                               timeout=VALIDATION_TIMEOUT_SECONDS)
+        answer = requests.post(
+            f"{url}{separator}{urlencode({'validationToken': token})}",
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+            data=b"",
+            timeout=VALIDATION_TIMEOUT_SECONDS,
+        )
     except requests.Timeout as exc:
-        raise GraphError(400, "InvalidRequest", "Subscription validation request timed out."
-                         ) from exc
+        raise GraphError(
+            400, "InvalidRequest", "Subscription validation request timed out."
+        ) from exc
     except requests.RequestException as exc:
-        raise GraphError(400, "ValidationError", "Subscription validation request failed. "
-                         "Notification endpoint must respond with 200 OK to validation request."
-                         ) from exc
+        raise GraphError(
+            400,
+            "ValidationError",
+            "Subscription validation request failed. "
+            "Notification endpoint must respond with 200 OK to validation request.",
+        ) from exc
     if answer.status_code != 200:
-        raise GraphError(400, "ValidationError", "Subscription validation request failed. HTTP "
-                         f"status code is '{answer.reason}'. Notification endpoint must respond "
-                         "with 200 OK to validation request.")
+        raise GraphError(
+            400,
+            "ValidationError",
+            "Subscription validation request failed. HTTP "
+            f"status code is '{answer.reason}'. Notification endpoint must respond "
+            "with 200 OK to validation request.",
+        )
     if answer.text != token:
-        raise GraphError(400, "ValidationError", "Subscription validation request failed. "
-                         "Response must exactly match validationToken query parameter.")
+        raise GraphError(
+            400,
+            "ValidationError",
+            "Subscription validation request failed. "
+            "Response must exactly match validationToken query parameter.",
+        )
 
 
 @graph_root_route("POST", r"/(?i:subscriptions)", name="graph.subscriptions.create", locked=False)
@@ -115,27 +151,42 @@ def create_subscription(ctx: Ctx) -> Response:
     with sandbox.lock:
         change_types = [c.strip() for c in str(data.get("changeType") or "").split(",") if c]
         if not change_types or any(c not in _CHANGE_TYPES for c in change_types):
-            raise GraphError(400, "InvalidRequest", "changeType must be a comma-separated list of "
-                             "created, updated and deleted.")
+            raise GraphError(
+                400,
+                "InvalidRequest",
+                "changeType must be a comma-separated list of created, updated and deleted.",
+            )
         url = str(data.get("notificationUrl") or "")
         _check_url(url)
         resource = str(data.get("resource") or "")
         found = _RESOURCE.match(resource)
         if found is None:
-            raise GraphError(400, "ExtensionError", "Operation: Create; Exception: [Status Code: "
-                             f"BadRequest; Reason: The resource '{resource}' is not supported.]")
+            raise GraphError(
+                400,
+                "ExtensionError",
+                "Operation: Create; Exception: [Status Code: "
+                f"BadRequest; Reason: The resource '{resource}' is not supported.]",
+            )
         kind = "messages" if found.group("messages") else "events"
-        target = resolve_target(ctx.state, ctx.token, ctx.caller,
-                                found.group("user") or found.group("quoted"),
-                                "mail.read" if kind == "messages" else "calendar.read")
+        target = resolve_target(
+            ctx.state,
+            ctx.token,
+            ctx.caller,
+            found.group("user") or found.group("quoted"),
+            "mail.read" if kind == "messages" else "calendar.read",
+        )
         folder_key = found.group("folder") or found.group("folder2")
         folder_id = None
         if folder_key:
             folder = ctx.state.folder_by_key(ctx.state.mailboxes[target.oid], folder_key)
             if folder is None:
-                raise GraphError(404, "ExtensionError", "Operation: Create; Exception: [Status "
-                                 "Code: NotFound; Reason: The specified folder could not be "
-                                 "found in the store.]")
+                raise GraphError(
+                    404,
+                    "ExtensionError",
+                    "Operation: Create; Exception: [Status "
+                    "Code: NotFound; Reason: The specified folder could not be "
+                    "found in the store.]",
+                )
             folder_id = folder.id
         expiration = _expiration(ctx, data.get("expirationDateTime"))
         lifecycle = data.get("lifecycleNotificationUrl")
@@ -144,16 +195,31 @@ def create_subscription(ctx: Ctx) -> Response:
     _validate_endpoint(url)
     with sandbox.lock:
         sub = Subscription(
-            id=str(uuid.uuid4()), client_id=ctx.grant.client_id, creator_oid=ctx.caller.oid,
-            tenant_id=ctx.caller.tenant_id, mailbox_oid=target.oid, resource=resource, kind=kind,
-            folder_id=folder_id, change_types=change_types, notification_url=url,
-            client_state=data.get("clientState"), expiration=expiration, created_at=ctx.now,
+            id=str(uuid.uuid4()),
+            client_id=ctx.grant.client_id,
+            creator_oid=ctx.caller.oid,
+            tenant_id=ctx.caller.tenant_id,
+            mailbox_oid=target.oid,
+            resource=resource,
+            kind=kind,
+            folder_id=folder_id,
+            change_types=change_types,
+            notification_url=url,
+            client_state=data.get("clientState"),
+            expiration=expiration,
+            created_at=ctx.now,
             lifecycle_notification_url=str(lifecycle) if lifecycle else None,
             immutable_ids=parse_prefer(ctx.request).get("idtype", "").lower() == "immutableid",
         )
         ctx.request.sandbox.microsoft.subscriptions[sub.id] = sub
-        return ctx.ok({"@odata.context": f"{ctx.request.base_url}/graph/v1.0/$metadata#"
-                       "subscriptions/$entity", **subscription_json(ctx, sub)}, status=201)
+        return ctx.ok(
+            {
+                "@odata.context": f"{ctx.request.base_url}/graph/v1.0/$metadata#"
+                "subscriptions/$entity",
+                **subscription_json(ctx, sub),
+            },
+            status=201,
+        )
 
 
 def _own(ctx: Ctx) -> Subscription:
@@ -165,17 +231,29 @@ def _own(ctx: Ctx) -> Subscription:
 
 @graph_root_route("GET", r"/(?i:subscriptions)", name="graph.subscriptions.list")
 def list_subscriptions(ctx: Ctx) -> Response:
-    mine = [s for s in ctx.state.subscriptions.values()
-            if s.client_id == ctx.grant.client_id and s.creator_oid == ctx.caller.oid
-            and s.expiration > ctx.now]
-    return ctx.ok({"@odata.context": f"{ctx.request.base_url}/graph/v1.0/$metadata#subscriptions",
-                   "value": [subscription_json(ctx, s) for s in mine]})
+    mine = [
+        s
+        for s in ctx.state.subscriptions.values()
+        if s.client_id == ctx.grant.client_id
+        and s.creator_oid == ctx.caller.oid
+        and s.expiration > ctx.now
+    ]
+    return ctx.ok(
+        {
+            "@odata.context": f"{ctx.request.base_url}/graph/v1.0/$metadata#subscriptions",
+            "value": [subscription_json(ctx, s) for s in mine],
+        }
+    )
 
 
 @graph_root_route("GET", r"/(?i:subscriptions)/(?P<id>[^/]+)", name="graph.subscriptions.get")
 def get_subscription(ctx: Ctx) -> Response:
-    return ctx.ok({"@odata.context": f"{ctx.request.base_url}/graph/v1.0/$metadata#"
-                   "subscriptions/$entity", **subscription_json(ctx, _own(ctx))})
+    return ctx.ok(
+        {
+            "@odata.context": f"{ctx.request.base_url}/graph/v1.0/$metadata#subscriptions/$entity",
+            **subscription_json(ctx, _own(ctx)),
+        }
+    )
 
 
 @graph_root_route("PATCH", r"/(?i:subscriptions)/(?P<id>[^/]+)", name="graph.subscriptions.update")
@@ -184,8 +262,12 @@ def renew_subscription(ctx: Ctx) -> Response:
     data = ctx.json_body()
     if "expirationDateTime" in data:
         sub.expiration = _expiration(ctx, data["expirationDateTime"])
-    return ctx.ok({"@odata.context": f"{ctx.request.base_url}/graph/v1.0/$metadata#"
-                   "subscriptions/$entity", **subscription_json(ctx, sub)})
+    return ctx.ok(
+        {
+            "@odata.context": f"{ctx.request.base_url}/graph/v1.0/$metadata#subscriptions/$entity",
+            **subscription_json(ctx, sub),
+        }
+    )
 
 
 @graph_root_route("DELETE", r"/(?i:subscriptions)/(?P<id>[^/]+)", name="graph.subscriptions.delete")

@@ -19,24 +19,32 @@ def _exchange_id(prefix: bytes, body: bytes) -> str:
 
 def rest_item_id(mailbox_oid: str) -> str:
     """A default (REST) item id: tied to the item's current folder, so a move changes it."""
-    return _exchange_id(b"\x00\x00\x00\x00\x1b\x24\x00" + uuid.UUID(mailbox_oid).bytes[:8],
-                        b"\x46\x00\x00" + secrets.token_bytes(33))
+    return _exchange_id(
+        b"\x00\x00\x00\x00\x1b\x24\x00" + uuid.UUID(mailbox_oid).bytes[:8],
+        b"\x46\x00\x00" + secrets.token_bytes(33),
+    )
 
 
 def immutable_item_id(mailbox_oid: str) -> str:
     """An immutable id (Prefer: IdType="ImmutableId"): stable for the item's whole life."""
-    return _exchange_id(b"\x00\x09\x00\x2e\x00" + uuid.UUID(mailbox_oid).bytes[:8],
-                        b"\x00\x00" + secrets.token_bytes(30))
+    return _exchange_id(
+        b"\x00\x09\x00\x2e\x00" + uuid.UUID(mailbox_oid).bytes[:8],
+        b"\x00\x00" + secrets.token_bytes(30),
+    )
 
 
 def folder_id(mailbox_oid: str) -> str:
-    return _exchange_id(b"\x00\x00\x00\x00\x1b\x24\x00" + uuid.UUID(mailbox_oid).bytes[:8],
-                        b"\x2e\x00\x00" + secrets.token_bytes(21))
+    return _exchange_id(
+        b"\x00\x00\x00\x00\x1b\x24\x00" + uuid.UUID(mailbox_oid).bytes[:8],
+        b"\x2e\x00\x00" + secrets.token_bytes(21),
+    )
 
 
 def event_id(mailbox_oid: str) -> str:
-    return _exchange_id(b"\x00\x00\x00\x00\x1b\x24\x00" + uuid.UUID(mailbox_oid).bytes[:8],
-                        b"\x46\x00\x00" + secrets.token_bytes(30))
+    return _exchange_id(
+        b"\x00\x00\x00\x00\x1b\x24\x00" + uuid.UUID(mailbox_oid).bytes[:8],
+        b"\x46\x00\x00" + secrets.token_bytes(30),
+    )
 
 
 def occurrence_id(master_id: str, original_start_iso: str) -> str:

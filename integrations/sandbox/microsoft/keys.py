@@ -45,8 +45,9 @@ class SigningKey:
     @classmethod
     def generate(cls) -> SigningKey:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
-                                             "accounts.accesscontrol.windows.net")])
+        name = x509.Name(
+            [x509.NameAttribute(NameOID.COMMON_NAME, "accounts.accesscontrol.windows.net")]
+        )
         now = datetime.now(UTC)
         cert = (
             x509.CertificateBuilder()
@@ -59,15 +60,22 @@ class SigningKey:
             .sign(key, hashes.SHA256())
         )
         private_pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
         return cls(private_pem, cert.public_bytes(serialization.Encoding.PEM))
 
     def jwk(self, issuer: str) -> dict[str, Any]:
         return {
-            "kty": "RSA", "use": "sig", "kid": self.kid, "x5t": self.kid,
-            "n": self._n, "e": self._e, "x5c": [self._x5c], "issuer": issuer,
+            "kty": "RSA",
+            "use": "sig",
+            "kid": self.kid,
+            "x5t": self.kid,
+            "n": self._n,
+            "e": self._e,
+            "x5c": [self._x5c],
+            "issuer": issuer,
         }
 
     def sign(self, claims: dict[str, Any]) -> str:

@@ -91,8 +91,11 @@ def _header_text(message: Message, name: str) -> str | None:
 
 def _addresses(message: Message, name: str) -> tuple[tuple[str, str], ...]:
     values = [_unfold(str(v)) for v in message.get_all(name) or []]
-    return tuple((decode_words(display), addr) for display, addr in getaddresses(values)
-                 if addr and "@" in addr)
+    return tuple(
+        (decode_words(display), addr)
+        for display, addr in getaddresses(values)
+        if addr and "@" in addr
+    )
 
 
 def _decoded_text(part: Message) -> str:
@@ -117,8 +120,11 @@ def _walk_bodies(message: Message) -> tuple[str | None, str | None, list[ParsedA
         raw_name = part.get_filename()
         filename = decode_words(raw_name) if raw_name else None
         content_id = part.get("Content-ID")
-        is_body_text = content_type in ("text/plain", "text/html") and disposition != "attachment" \
+        is_body_text = (
+            content_type in ("text/plain", "text/html")
+            and disposition != "attachment"
             and not filename
+        )
         if is_body_text:
             if content_type == "text/html" and body_html is None:
                 body_html = _decoded_text(part)
@@ -135,15 +141,17 @@ def _walk_bodies(message: Message) -> tuple[str | None, str | None, list[ParsedA
             payload = part.get_payload(decode=True)
             data = payload if isinstance(payload, bytes) else b""
         cid = content_id.strip().strip("<>") if content_id else None
-        attachments.append(ParsedAttachment(
-            index=len(attachments),
-            name=filename or (cid or f"attachment{len(attachments) + 1}"),
-            content_type=content_type,
-            content=data,
-            content_id=cid,
-            is_inline=disposition == "inline" or (disposition == "" and cid is not None),
-            is_item=content_type == "message/rfc822",
-        ))
+        attachments.append(
+            ParsedAttachment(
+                index=len(attachments),
+                name=filename or (cid or f"attachment{len(attachments) + 1}"),
+                content_type=content_type,
+                content=data,
+                content_id=cid,
+                is_inline=disposition == "inline" or (disposition == "" and cid is not None),
+                is_item=content_type == "message/rfc822",
+            )
+        )
     return body_html, body_text, attachments
 
 
@@ -242,9 +250,11 @@ def html_to_text(markup: str) -> str:
 def text_to_html(text: str) -> str:
     """Exchange's plain-text-to-HTML conversion (``Prefer: outlook.body-content-type="html"``)."""
     escaped = html.escape(text).replace("\r\n", "\n").replace("\n", "<br>\r\n")
-    return ("<html><head>\r\n<meta http-equiv=\"Content-Type\" content=\"text/html; "
-            "charset=utf-8\">\r\n</head>\r\n<body>\r\n<div class=\"PlainText\">"
-            f"{escaped}</div>\r\n</body>\r\n</html>\r\n")
+    return (
+        '<html><head>\r\n<meta http-equiv="Content-Type" content="text/html; '
+        'charset=utf-8">\r\n</head>\r\n<body>\r\n<div class="PlainText">'
+        f"{escaped}</div>\r\n</body>\r\n</html>\r\n"
+    )
 
 
 def conversation_index(root: str, date: datetime | None, depth: int) -> str:

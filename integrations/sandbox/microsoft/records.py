@@ -19,8 +19,11 @@ T = TypeVar("T")
 def encode(value: Any) -> Any:
     """JSON-ready form of a record tree (dataclasses, dicts, lists, datetimes, bytes)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not f.name.startswith("_")}
+        return {
+            f.name: encode(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not f.name.startswith("_")
+        }
     if isinstance(value, datetime):
         return {"$dt": value.isoformat()}
     if isinstance(value, bytes):
@@ -259,8 +262,9 @@ class Mailbox:
             folders={k: decode(Folder, v) for k, v in data.get("folders", {}).items()},
             messages={k: decode(StoredMessage, v) for k, v in data.get("messages", {}).items()},
             events={k: decode(StoredEvent, v) for k, v in data.get("events", {}).items()},
-            event_tombstones={k: decode(StoredEvent, v)
-                              for k, v in data.get("event_tombstones", {}).items()},
+            event_tombstones={
+                k: decode(StoredEvent, v) for k, v in data.get("event_tombstones", {}).items()
+            },
             log=[decode(ChangeEntry, e) for e in data.get("log", [])],
             seq=data.get("seq", 0),
             delta_epoch=data.get("delta_epoch", 0),

@@ -8,15 +8,36 @@ OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
 
 # Delegated Graph permissions a user may consent to on their own.
 USER_CONSENTABLE = (
-    "User.Read", "User.ReadBasic.All", "Mail.Read", "Mail.ReadBasic", "Mail.ReadWrite",
-    "Mail.Read.Shared", "Mail.ReadWrite.Shared", "Mail.Send", "Mail.Send.Shared",
-    "MailboxSettings.Read", "MailboxSettings.ReadWrite", "Calendars.Read", "Calendars.ReadBasic",
-    "Calendars.ReadWrite", "Calendars.Read.Shared", "Calendars.ReadWrite.Shared",
-    "Contacts.Read", "Contacts.ReadWrite", "People.Read", "Files.Read",
+    "User.Read",
+    "User.ReadBasic.All",
+    "Mail.Read",
+    "Mail.ReadBasic",
+    "Mail.ReadWrite",
+    "Mail.Read.Shared",
+    "Mail.ReadWrite.Shared",
+    "Mail.Send",
+    "Mail.Send.Shared",
+    "MailboxSettings.Read",
+    "MailboxSettings.ReadWrite",
+    "Calendars.Read",
+    "Calendars.ReadBasic",
+    "Calendars.ReadWrite",
+    "Calendars.Read.Shared",
+    "Calendars.ReadWrite.Shared",
+    "Contacts.Read",
+    "Contacts.ReadWrite",
+    "People.Read",
+    "Files.Read",
 )
 # Delegated permissions that always need an administrator's consent.
-ADMIN_ONLY = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Group.Read.All",
-              "Directory.ReadWrite.All", "People.Read.All")
+ADMIN_ONLY = (
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Group.Read.All",
+    "Directory.ReadWrite.All",
+    "People.Read.All",
+)
 _CANONICAL = {name.lower(): name for name in (*USER_CONSENTABLE, *ADMIN_ONLY)}
 
 MAIL_READ = ("Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic")
@@ -53,9 +74,9 @@ def split_scopes(raw: str) -> tuple[list[str], list[str]]:
             continue
         name = token
         if lowered.startswith(GRAPH_RESOURCE + "/"):
-            name = token[len(GRAPH_RESOURCE) + 1:]
+            name = token[len(GRAPH_RESOURCE) + 1 :]
         elif lowered.startswith(GRAPH_APP_ID + "/"):
-            name = token[len(GRAPH_APP_ID) + 1:]
+            name = token[len(GRAPH_APP_ID) + 1 :]
         canonical = _CANONICAL.get(name.lower())
         if canonical is None:
             raise UnknownScope(token)

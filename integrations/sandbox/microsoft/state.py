@@ -91,14 +91,26 @@ class MicrosoftState:
 
     # -- directory -----------------------------------------------------------------------------
 
-    def add_app(self, *, client_id: str, client_secret: str, redirect_uris: list[str],
-                name: str | None = None) -> App:
+    def add_app(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        redirect_uris: list[str],
+        name: str | None = None,
+    ) -> App:
         app = App(client_id, client_secret, list(redirect_uris), name or f"App {client_id[:8]}")
         self.apps[client_id] = app
         return app
 
-    def add_tenant(self, *, domain: str, name: str, tenant_id: str | None = None,
-                   user_consent_allowed: bool = True) -> Tenant:
+    def add_tenant(
+        self,
+        *,
+        domain: str,
+        name: str,
+        tenant_id: str | None = None,
+        user_consent_allowed: bool = True,
+    ) -> Tenant:
         domain = domain.lower()
         if not _DOMAIN_RE.match(domain):
             raise DirectoryError(f"not a domain name: {domain!r}")
@@ -109,8 +121,15 @@ class MicrosoftState:
         self.tenants[tid] = tenant
         return tenant
 
-    def add_user(self, *, tenant_id: str, email: str, name: str, shared: bool = False,
-                 delegates: list[str] | None = None) -> User:
+    def add_user(
+        self,
+        *,
+        tenant_id: str,
+        email: str,
+        name: str,
+        shared: bool = False,
+        delegates: list[str] | None = None,
+    ) -> User:
         tenant = self.tenants.get(tenant_id)
         if tenant is None:
             raise DirectoryError(f"no tenant {tenant_id}")
@@ -200,15 +219,21 @@ class MicrosoftState:
         key = SigningKey.from_dict(data["signing_key"]) if data.get("signing_key") else None
         state = cls(key)
         tables: tuple[tuple[str, type], ...] = (
-            ("apps", App), ("tenants", Tenant), ("users", User), ("grants", Grant),
-            ("codes", AuthCode), ("refresh_tokens", RefreshToken),
-            ("access_tokens", AccessToken), ("delta_states", DeltaState),
+            ("apps", App),
+            ("tenants", Tenant),
+            ("users", User),
+            ("grants", Grant),
+            ("codes", AuthCode),
+            ("refresh_tokens", RefreshToken),
+            ("access_tokens", AccessToken),
+            ("delta_states", DeltaState),
             ("subscriptions", Subscription),
         )
         for attr, record in tables:
             setattr(state, attr, {k: decode(record, v) for k, v in data.get(attr, {}).items()})
-        state.mailboxes = {oid: Mailbox.from_dict(mb)
-                           for oid, mb in data.get("mailboxes", {}).items()}
+        state.mailboxes = {
+            oid: Mailbox.from_dict(mb) for oid, mb in data.get("mailboxes", {}).items()
+        }
         return state
 
     def quota_snapshot(self) -> dict[str, Any]:

@@ -36,8 +36,9 @@ class Throttle:
             self._windows: dict[tuple[str, str], deque[float]] = {}
             self._rejected: dict[tuple[str, str], int] = {}
 
-    def acquire(self, app: str, mailbox: str, now: datetime, *, concurrent_limit: int,
-                window_limit: int) -> ThrottleVerdict:
+    def acquire(
+        self, app: str, mailbox: str, now: datetime, *, concurrent_limit: int, window_limit: int
+    ) -> ThrottleVerdict:
         """Count one request in; the caller must :meth:`release` it when allowed."""
         key = (app, mailbox)
         stamp = now.timestamp()
@@ -72,11 +73,13 @@ class Throttle:
             rows = []
             for app, mailbox in sorted(keys):
                 window = self._windows.get((app, mailbox), deque())
-                rows.append({
-                    "app": app,
-                    "mailbox": names.get(mailbox, mailbox),
-                    "in_flight": self._inflight.get((app, mailbox), 0),
-                    "requests_last_10min": sum(1 for t in window if t > stamp - WINDOW_SECONDS),
-                    "throttled": self._rejected.get((app, mailbox), 0),
-                })
+                rows.append(
+                    {
+                        "app": app,
+                        "mailbox": names.get(mailbox, mailbox),
+                        "in_flight": self._inflight.get((app, mailbox), 0),
+                        "requests_last_10min": sum(1 for t in window if t > stamp - WINDOW_SECONDS),
+                        "throttled": self._rejected.get((app, mailbox), 0),
+                    }
+                )
             return rows

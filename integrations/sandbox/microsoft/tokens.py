@@ -25,13 +25,16 @@ def aad_timestamp(now: datetime) -> str:
     return now.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def aad_error_body(base_url: str, now: datetime, error: str, code: int, text: str,
-                   **extra: Any) -> dict[str, Any]:
+def aad_error_body(
+    base_url: str, now: datetime, error: str, code: int, text: str, **extra: Any
+) -> dict[str, Any]:
     """Entra's OAuth error: the AADSTS text with trace lines, codes, ids, timestamp, error_uri."""
     trace_id, correlation_id = str(uuid.uuid4()), str(uuid.uuid4())
     stamp = aad_timestamp(now)
-    description = (f"AADSTS{code}: {text}\r\nTrace ID: {trace_id}\r\n"
-                   f"Correlation ID: {correlation_id}\r\nTimestamp: {stamp}")
+    description = (
+        f"AADSTS{code}: {text}\r\nTrace ID: {trace_id}\r\n"
+        f"Correlation ID: {correlation_id}\r\nTimestamp: {stamp}"
+    )
     return {
         "error": error,
         "error_description": description,
@@ -44,8 +47,9 @@ def aad_error_body(base_url: str, now: datetime, error: str, code: int, text: st
     }
 
 
-def aad_error(base_url: str, now: datetime, status: int, error: str, code: int, text: str,
-              **extra: Any) -> Response:
+def aad_error(
+    base_url: str, now: datetime, status: int, error: str, code: int, text: str, **extra: Any
+) -> Response:
     return Response.json(aad_error_body(base_url, now, error, code, text, **extra), status=status)
 
 
@@ -68,25 +72,47 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def issue_tokens(state: MicrosoftState, *, base_url: str, grant: Grant, graph_scopes: list[str],
-                 oidc_scopes: list[str], nonce: str | None,
-                 want_client_info: bool) -> dict[str, Any]:
+def issue_tokens(
+    state: MicrosoftState,
+    *,
+    base_url: str,
+    grant: Grant,
+    graph_scopes: list[str],
+    oidc_scopes: list[str],
+    nonce: str | None,
+    want_client_info: bool,
+) -> dict[str, Any]:
     """The token response for a grant: access token, refresh token, id_token, client_info."""
     now = state.now()
     user = state.users[grant.oid]
     app = state.apps[grant.client_id]
-    access = state.signing_key.sign({
-        "aud": GRAPH_APP_ID,
-        "iss": f"https://sts.windows.net/{user.tenant_id}/",
-        "iat": _epoch(now), "nbf": _epoch(now),
-        "exp": _epoch(now + timedelta(seconds=ACCESS_TOKEN_SECONDS)),
-        "app_displayname": app.name, "appid": app.client_id, "appidacr": "1", "idtyp": "user",
-        "name": user.name, "oid": user.oid, "scp": " ".join(graph_scopes), "sub": user.oid,
-        "tid": user.tenant_id, "unique_name": user.upn, "upn": user.upn,
-        "uti": ids.opaque_token(16), "ver": "1.0",
-    })
+    access = state.signing_key.sign(
+        {
+            "aud": GRAPH_APP_ID,
+            "iss": f"https://sts.windows.net/{user.tenant_id}/",
+            "iat": _epoch(now),
+            "nbf": _epoch(now),
+            "exp": _epoch(now + timedelta(seconds=ACCESS_TOKEN_SECONDS)),
+            "app_displayname": app.name,
+            "appid": app.client_id,
+            "appidacr": "1",
+            "idtyp": "user",
+            "name": user.name,
+            "oid": user.oid,
+            "scp": " ".join(graph_scopes),
+            "sub": user.oid,
+            "tid": user.tenant_id,
+            "unique_name": user.upn,
+            "upn": user.upn,
+            "uti": ids.opaque_token(16),
+            "ver": "1.0",
+        }
+    )
     state.access_tokens[access] = AccessToken(
-        access, grant.grant_id, list(graph_scopes), now,
+        access,
+        grant.grant_id,
+        list(graph_scopes),
+        now,
         now + timedelta(seconds=ACCESS_TOKEN_SECONDS),
     )
     body: dict[str, Any] = {
@@ -99,16 +125,21 @@ def issue_tokens(state: MicrosoftState, *, base_url: str, grant: Grant, graph_sc
     if "offline_access" in oidc_scopes:
         refresh = "1.A" + ids.opaque_token(96)
         state.refresh_tokens[refresh] = RefreshToken(
-            refresh, grant.grant_id, [*graph_scopes, *oidc_scopes], now, now)
+            refresh, grant.grant_id, [*graph_scopes, *oidc_scopes], now, now
+        )
         body["refresh_token"] = refresh
     if "openid" in oidc_scopes:
         claims: dict[str, Any] = {
             "aud": app.client_id,
             "iss": issuer(base_url, user.tenant_id),
-            "iat": _epoch(now), "nbf": _epoch(now),
+            "iat": _epoch(now),
+            "nbf": _epoch(now),
             "exp": _epoch(now + timedelta(seconds=ID_TOKEN_SECONDS)),
-            "oid": user.oid, "sub": pairwise_sub(user.oid, app.client_id),
-            "tid": user.tenant_id, "uti": ids.opaque_token(16), "ver": "2.0",
+            "oid": user.oid,
+            "sub": pairwise_sub(user.oid, app.client_id),
+            "tid": user.tenant_id,
+            "uti": ids.opaque_token(16),
+            "ver": "2.0",
         }
         if "profile" in oidc_scopes:
             claims.update(name=user.name, preferred_username=user.upn)

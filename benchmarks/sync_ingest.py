@@ -1,0 +1,224 @@
+"""End-to-end sync throughput: a full initial sync of 20,000 generated messages per provider
+through the real pipeline (driver → store → CRM matching → cursors) into the configured
+database, against merely downloading the same messages with the same client and batching.
+
+    DATABASE_URL=postgres://liaison:liaison@127.0.0.1:5432/liaison_bench \\
+        .venv/bin/python benchmarks/sync_ingest.py [--messages 20000]
+
+The database is migrated first; the benchmark's organization is deleted afterwards. Sandbox
+quotas are off. Prints one JSON object:
+{"gmail": {"messages_per_s", "overhead_ratio", ...}, "graph": {...}}.
+Targets: ≥ 1,000 messages/s and overhead ≤ 1.5x; an unchanged mailbox costs one provider call
+per poll (``idle_poll_provider_calls``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from crm.models import Membership, Organization, Role, User  # noqa: E402
+from crm.tenancy import all_tenants, tenant_context  # noqa: E402
+from integrations.connections.models import Connection  # noqa: E402
+from integrations.mail.models import Mailbox, MessageCopy, RunTrigger  # noqa: E402
+from integrations.mail.sync.engine import mailbox_sync  # noqa: E402
+from integrations.mail.sync.lease import run_open  # noqa: E402
+from integrations.providers.mail import DriverContext  # noqa: E402
+from integrations.providers.sandbox_settings import (  # noqa: E402
+    SANDBOX_GOOGLE_CLIENT,
+    SANDBOX_MICROSOFT_APP,
+    sandbox_provider_settings,
+)
+from integrations.sandbox.client import SandboxClient  # noqa: E402
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+gmail_bench = _load("gmail_driver")
+graph_bench = _load("graph_driver")
+
+GMAIL = "bench.sync@liaison-bench.com"
+GRAPH = "bench.sync@contoso-bench.test"
+GOOGLE_SCOPES = [
+    "openid",
+    "https://www.googleapis.com/auth/userinfo.email",
+    "https://www.googleapis.com/auth/gmail.modify",
+]
+GRAPH_SCOPES = ["User.Read", "Mail.ReadWrite", "Mail.Send", "offline_access"]
+
+
+def point_settings_at(control: SandboxClient) -> None:
+    for name, value in sandbox_provider_settings(
+        google_base_url=control.google_base_url,
+        microsoft_login_url=control.microsoft_login_url,
+        microsoft_graph_url=control.microsoft_graph_url,
+        ca_bundle=control.ca_bundle,
+    ).items():
+        setattr(settings, name, value)
+
+
+def mailbox_for(
+    organization: Organization, user: User, provider: str, address: str, token: dict[str, Any]
+) -> Mailbox:
+    with tenant_context(organization):
+        connection_row = Connection(
+            user=user,
+            provider=provider,
+            account_id=f"bench:{provider}",
+            email=address,
+            capabilities=["email"],
+            granted_scopes=token.get("scope", "").split(),
+            token_expires_at=timezone.now() + timedelta(seconds=int(token["expires_in"])),
+        )
+        connection_row.store_tokens(
+            access_token=token["access_token"], refresh_token=token.get("refresh_token")
+        )
+        connection_row.save()
+        return Mailbox.objects.create(
+            connection=connection_row,
+            owner=user,
+            provider=provider,
+            address=address,
+            sync_timeframe="all",
+            exclude_internal=False,
+            contact_creation="sent",
+        )
+
+
+def full_sync(organization: Organization, mailbox: Mailbox) -> tuple[float, int, str]:
+    with tenant_context(organization):
+        run = run_open(mailbox=mailbox, trigger=RunTrigger.MANUAL)
+        started = time.perf_counter()
+        finished = mailbox_sync(run_id=run.pk)
+        seconds = time.perf_counter() - started
+        stored = MessageCopy.objects.filter(mailbox=mailbox).count()
+    assert finished is not None
+    return seconds, stored, finished.status
+
+
+def provider_calls(control: SandboxClient, since: int, provider: str) -> int:
+    return sum(
+        1 for e in control.requests_log(since=since, provider=provider) if not e.get("batch")
+    )
+
+
+def measure(
+    control: SandboxClient, organization: Organization, user: User, provider: str, count: int
+) -> dict[str, Any]:
+    if provider == "google":
+        control.google.create_user(GMAIL, "Bench Sync")
+        control.google.fill(GMAIL, seed=42, count=count)
+        token = control.call(
+            "POST",
+            "/google/tokens",
+            json={"email": GMAIL, "client_id": SANDBOX_GOOGLE_CLIENT[0], "scopes": GOOGLE_SCOPES},
+        )
+        driver = importlib.import_module("integrations.providers.google.gmail").build_driver(
+            DriverContext(
+                GMAIL, token=lambda: token["access_token"], renew=lambda: token["access_token"]
+            )
+        )
+
+        def download() -> int:
+            return len(gmail_bench.plain_download(driver))
+
+        address = GMAIL
+    else:
+        tenant = control.microsoft.create_tenant("contoso-bench.test", "Contoso Bench")
+        control.microsoft.create_user(tenant["tenant_id"], GRAPH, "Bench Sync")
+        control.microsoft.fill(GRAPH, seed=42, count=count)
+        token = control.call(
+            "POST",
+            "/microsoft/tokens",
+            json={"upn": GRAPH, "client_id": SANDBOX_MICROSOFT_APP[0], "scopes": GRAPH_SCOPES},
+        )
+        driver = importlib.import_module(
+            "integrations.providers.microsoft.graph_mail"
+        ).build_driver(
+            DriverContext(
+                GRAPH, token=lambda: token["access_token"], renew=lambda: token["access_token"]
+            )
+        )
+
+        def download() -> int:
+            return graph_bench.plain_round(driver)
+
+        address = GRAPH
+    download()  # warm the sandbox's parse caches, so neither side pays them
+    started = time.perf_counter()
+    downloaded = download()
+    download_seconds = time.perf_counter() - started
+    mailbox = mailbox_for(organization, user, provider, address, token)
+    sync_seconds, stored, status = full_sync(organization, mailbox)
+    since = control.last_request_seq()
+    idle_seconds, _, idle_status = full_sync(organization, mailbox)
+    return {
+        "messages": stored,
+        "downloaded": downloaded,
+        "status": status,
+        "sync_seconds": round(sync_seconds, 2),
+        "download_seconds": round(download_seconds, 2),
+        "messages_per_s": round(stored / sync_seconds, 1),
+        "download_messages_per_s": round(downloaded / download_seconds, 1),
+        "overhead_ratio": round(sync_seconds / download_seconds, 3),
+        "idle_poll_provider_calls": provider_calls(control, since, provider),
+        "idle_poll_status": idle_status,
+        "idle_poll_ms": round(idle_seconds * 1000, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=20_000)
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    control, stop = gmail_bench.start_server("process")
+    point_settings_at(control)
+    control.set_config(gmail_quota_units_per_second=None, graph_throttle=False)
+    control.google.create_client(*SANDBOX_GOOGLE_CLIENT, ["http://127.0.0.1:9/callback"])
+    control.microsoft.create_app(*SANDBOX_MICROSOFT_APP, ["http://127.0.0.1:9/callback"])
+    stamp = str(int(time.time()))
+    organization = Organization.objects.create(name=f"Benchmark {stamp}", slug=f"bench-{stamp}")
+    user = User.objects.create_user(email=f"bench-{stamp}@liaison.test", password=None)
+    Membership.objects.create(user=user, organization=organization, role=Role.OWNER)
+    result: dict[str, Any] = {"database": connection.vendor}
+    try:
+        result["gmail"] = measure(control, organization, user, "google", args.messages)
+        result["graph"] = measure(control, organization, user, "microsoft", args.messages)
+    finally:
+        stop()
+        with all_tenants():
+            organization.delete()
+        user.delete()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
