@@ -26,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -48,7 +48,6 @@ from integrations.connections.models import Connection  # noqa: E402
 from integrations.mail.matching import MessageFilter, match_messages  # noqa: E402
 from integrations.mail.models import (  # noqa: E402
     ContactCreation,
-    Direction,
     Mailbox,
     MailThread,
     Message,
@@ -142,7 +141,17 @@ def _remotes(round_: int, count: int) -> list[RemoteMessage]:
     return remotes
 
 
-def _store(organization: Organization, mailbox: Mailbox, remotes: list[RemoteMessage]) -> Any:
+def _people(remote: RemoteMessage) -> list[tuple[str, RemoteAddress]]:
+    sender = remote.sender or RemoteAddress("")
+    return [("from", sender), *(("to", x) for x in remote.to), *(("cc", x) for x in remote.cc)]
+
+
+def _store(
+    organization: Organization,
+    mailbox: Mailbox,
+    remotes: list[RemoteMessage],
+    message_filter: MessageFilter,
+) -> Any:
     """What the pipeline writes before it calls match_messages (not timed)."""
     threads = MailThread.objects.bulk_create(
         [MailThread(subject=r.subject, organization=organization) for r in remotes]
@@ -154,8 +163,8 @@ def _store(organization: Organization, mailbox: Mailbox, remotes: list[RemoteMes
                 thread=t,
                 subject=r.subject,
                 sent_at=r.sent_at,
-                from_address=r.sender.address if r.sender else "",
-                direction=Direction.OUTBOUND if r.sender.address == ALICE else Direction.INBOUND,  # type: ignore[union-attr]
+                from_address=_people(r)[0][1].address,
+                direction=message_filter.direction(r),
                 organization=organization,
             )
             for r, t in zip(remotes, threads, strict=True)
@@ -180,7 +189,7 @@ def _store(organization: Organization, mailbox: Mailbox, remotes: list[RemoteMes
                 message=m, role=role, address=p.address, name=p.name, organization=organization
             )
             for r, m in zip(remotes, messages, strict=True)
-            for role, p in (("from", r.sender), *(("to", x) for x in r.to), ("cc", r.cc[0]))
+            for role, p in _people(r)
         ]
     )
     return messages
@@ -209,7 +218,7 @@ def main() -> None:
                         message_filter.skip(remote)
                         message_filter.direction(remote)
                     filter_seconds.append(time.perf_counter() - started)
-                    messages = _store(organization, mailbox, remotes)
+                    messages = _store(organization, mailbox, remotes, message_filter)
                     with CaptureQueriesContext(connection) as captured:
                         started = time.perf_counter()
                         outcome = match_messages(mailbox=mailbox, messages=messages)

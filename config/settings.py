@@ -335,6 +335,7 @@ GOOGLE_PUSH_SERVICE_ACCOUNT = env.str("GOOGLE_PUSH_SERVICE_ACCOUNT", default="")
 MICROSOFT_PUSH_ENABLED = env.bool("MICROSOFT_PUSH_ENABLED", default=False)
 CELERY_BEAT_SCHEDULE["renew-push-channels"] = {
     "task": "integrations.mail.tasks_push.push_renew_due",
-    "schedule": 3600.0,
+    # Also starts push for mailboxes whose first sync finished since the last tick.
+    "schedule": 600.0,
 }
 CELERY_IMPORTS = ["integrations.mail.tasks_push"]

@@ -27,6 +27,7 @@ from crm.demo_data import (
 from integrations.providers.sandbox_settings import (
     SANDBOX_GOOGLE_CLIENT,
     SANDBOX_MICROSOFT_APP,
+    SANDBOX_PUBSUB_TOPIC,
     callback_urls,
     sandbox_provider_settings,
 )
@@ -82,9 +83,25 @@ def demo_sandbox_provision(*, client: SandboxClient, site_url: str) -> list[str]
     """Bring the sandbox up to the demo's world; one line for each thing that had to change."""
     callbacks = callback_urls(site_url)
     changes = _apps_register(client, callbacks["google"], callbacks["microsoft"])
+    changes += _push_topic_register(client, site_url)
     changes += _google_mailboxes_ensure(client)
     changes += _microsoft_mailboxes_ensure(client)
     return changes
+
+
+def _push_topic_register(client: SandboxClient, site_url: str) -> list[str]:
+    """Gmail push: the sandbox's Pub/Sub topic delivers to this site's webhook."""
+    endpoint = f"{site_url.rstrip('/')}/api/v1/integrations/webhooks/google"
+    rows = client.call("GET", "/google/push-endpoints")["pushEndpoints"]
+    wanted = (SANDBOX_PUBSUB_TOPIC, endpoint)
+    if any((r.get("topicName"), r.get("pushEndpoint")) == wanted for r in rows):
+        return []
+    client.call(
+        "POST",
+        "/google/push-endpoints",
+        json={"topicName": SANDBOX_PUBSUB_TOPIC, "pushEndpoint": endpoint},
+    )
+    return [f"registered the Gmail push topic for {endpoint}"]
 
 
 def _apps_register(

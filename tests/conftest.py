@@ -14,12 +14,17 @@ import pytest
 from pytest_django import Settings
 from rest_framework.test import APIClient
 
+from config.celery import app as celery_app
 from crm import services
 from crm.models import Membership, Organization, Role, User
 from crm.tenancy import tenant_context
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 pytest_plugins = ["integrations.sandbox.testing"]
+
+# Tasks queued by tests stay in this process's memory: they must never reach a real broker (or
+# the demo's filesystem queue). Tests that need a worker publish to their own Redis database.
+celery_app.conf.broker_url = "memory://"
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,7 @@ from integrations.mail.matching_resolve import (
     ContactDeals,
     Match,
     ParticipantRow,
+    chunked,
     links_create,
     links_wanted,
     participants_assign,
@@ -126,10 +127,11 @@ def match_messages(*, mailbox: Mailbox, messages: Sequence[Message]) -> MatchOut
     created = _contacts_create(mailbox, by_id, rows, book)
     matches = {address: book.match(address) for address in addresses}
     matched = [address for address, match in matches.items() if match]
-    if matched:
+    # One UPDATE per batch; only a batch with thousands of distinct people takes more.
+    for chunk in chunked(matched):
         participants_assign(
-            Participant.objects.filter(message_id__in=list(by_id), address__in=matched),
-            {address: matches[address] for address in matched},
+            Participant.objects.filter(message_id__in=list(by_id), address__in=chunk),
+            {address: matches[address] for address in chunk},
         )
     thread_rows = {
         ParticipantRow(

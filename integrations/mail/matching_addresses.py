@@ -53,9 +53,38 @@ def is_plausible_address(address: str) -> bool:
 # --- Machines and role accounts --------------------------------------------------------------
 
 # Local parts (lower-case, without ``+tag`` and without ``.``, ``-``, ``_``) of role accounts that
-# machines send from or that never stand for one person.
+# machines send from or that never stand for one person. Their mail still links to the account of
+# their domain; they just never become contacts.
 _ROLE_LOCAL_PARTS = frozenset(
     {
+        "info",
+        "hello",
+        "contact",
+        "office",
+        "team",
+        "sales",
+        "support",
+        "help",
+        "helpdesk",
+        "service",
+        "billing",
+        "invoice",
+        "invoices",
+        "payments",
+        "accounts",
+        "accounting",
+        "orders",
+        "events",
+        "marketing",
+        "promotions",
+        "offers",
+        "careers",
+        "jobs",
+        "press",
+        "feedback",
+        "security",
+        "admin",
+        "administrator",
         "noreply",
         "donotreply",
         "donotrespond",
@@ -210,9 +239,10 @@ def _tidy_case(word: str) -> str:
 
 def name_split(display_name: str, address: str = "") -> tuple[str, str]:
     """A display name as (first, last): "Ada Lovelace", "Lovelace, Ada", "Jan van der Berg",
-    "ADA LOVELACE (Acme)"; without a usable name, "ada.lovelace@…" gives ("Ada", "Lovelace")."""
+    "ADA LOVELACE (Acme)"; without a usable name (none, an address, digits), "ada.lovelace@…"
+    gives ("Ada", "Lovelace")."""
     name = _NAME_NOISE.sub(" ", display_name.strip().strip("\"'")).strip(" ,;")
-    if not name or "@" in name or looks_automated(address, name):
+    if not name or "@" in name or _DIGITS.search(name) or looks_automated(address, name):
         return _name_from_local_part(address)
     if "," in name:
         last, _, first = name.partition(",")

@@ -92,12 +92,15 @@ def mail_relink(
     book = AddressBook.load(addresses={address for _, address, *_ in rows}, own=own)
     matches = {address: book.match(address) for _, address, *_ in rows}
     changed = [
-        pk
+        (pk, address)
         for pk, address, contact_id, account_id, _ in rows
         if (matches[address].contact_id, matches[address].account_id) != (contact_id, account_id)
     ]
     for chunk in chunked(changed):
-        participants_assign(Participant.objects.filter(pk__in=chunk), matches)
+        participants_assign(
+            Participant.objects.filter(pk__in=[pk for pk, _ in chunk]),
+            {address: matches[address] for _, address in chunk},
+        )
     threads = {thread_id for *_, thread_id in rows}
     stale = Q(contact_id__in=list(contacts)) | Q(account_id__in=list(account_ids))
     stale |= Q(deal_id__in=list(deal_ids))

@@ -8,7 +8,7 @@ Everything here is set-based: an ``AddressBook`` holds every CRM fact about a se
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -178,7 +178,8 @@ def _case_by_address(values: dict[str, int | None]) -> Any:
         return Value(None, output_field=models.BigIntegerField())
     sql = "CASE address " + " ".join("WHEN %s THEN %s" for _ in pairs) + " ELSE NULL END"
     params = [item for pair in pairs for item in pair]
-    return RawSQL(sql, params, output_field=models.BigIntegerField())
+    # Addresses and ids are all query parameters; the SQL text is fixed.
+    return RawSQL(sql, params, output_field=models.BigIntegerField())  # noqa: S611
 
 
 @dataclass(frozen=True)
@@ -309,13 +310,3 @@ def _link_key(
     if account_id is not None:
         return (thread_id, "account", account_id)
     return (thread_id, "deal", deal_id or 0)
-
-
-def participant_rows(
-    rows: Sequence[tuple[int, str]], matches: dict[str, Match]
-) -> list[ParticipantRow]:
-    """(thread id, address) pairs with each address's match."""
-    return [
-        ParticipantRow(thread_id, address, matches[address].contact_id, matches[address].account_id)
-        for thread_id, address in rows
-    ]

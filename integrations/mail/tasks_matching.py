@@ -80,6 +80,7 @@ def relink_later(*, organization_id: int, **items: Iterable[Any]) -> None:
         pending = _Pending()
         _local.pending = pending
         pending.add(organization_id, items)
-        transaction.on_commit(pending.flush)
+        # robust: a broker outage must not fail the request whose work is already committed.
+        transaction.on_commit(pending.flush, robust=True)
         return
     pending.add(organization_id, items)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 SANDBOX_GOOGLE_CLIENT = ("liaison-sandbox.apps.googleusercontent.com", "sandbox-google-secret")
 SANDBOX_MICROSOFT_APP = ("6f1c0a8e-1d2b-4c3e-9f40-5a6b7c8d9e0f", "sandbox-microsoft-secret")
+SANDBOX_PUBSUB_TOPIC = "projects/liaison-sandbox/topics/gmail-push"
 
 
 def sandbox_provider_settings(
@@ -30,7 +31,7 @@ def sandbox_provider_settings(
         "MICROSOFT_GRAPH_URL": microsoft_graph_url.rstrip("/"),
         # -- push (integrations.mail.push): the topic still has to be registered with the
         # sandbox (POST /_sandbox/google/push-endpoints) before Gmail accepts a watch on it.
-        "GOOGLE_PUBSUB_TOPIC": "projects/liaison-sandbox/topics/gmail-push",
+        "GOOGLE_PUBSUB_TOPIC": SANDBOX_PUBSUB_TOPIC,
         "GOOGLE_PUSH_JWKS_URL": f"{google}/oauth2/v3/certs",
         "GOOGLE_PUSH_ISSUER": google,
         "MICROSOFT_PUSH_ENABLED": "true",

@@ -46,11 +46,17 @@ CHANGES = 150
 
 
 def chaos(providers: Providers, provider: str) -> None:
-    """20% of the provider's calls fail: 429 + Retry-After, 403 rate limit, 500, 503, resets."""
+    """20% of the provider's calls fail: 429 + Retry-After, rate-limit 403s (Gmail's; Graph
+    throttles with 429 only, its 403 means access denied), 500, 503, connection resets."""
     route = "gmail.*" if provider == "google" else "graph.*"
+    rate_limit = (
+        (403, {"reason": "userRateLimitExceeded"}, 0.04)
+        if provider == "google"
+        else (429, {"retry_after": 1}, 0.04)
+    )
     for status, extra, rate in (
         (429, {"retry_after": 1}, 0.06),
-        (403, {}, 0.04),
+        rate_limit,
         (500, {}, 0.04),
         (503, {}, 0.03),
         (None, {"reset": True}, 0.03),
@@ -101,7 +107,13 @@ def drive_to_completion(
             time.sleep(0.25)
         if run_of(org, run_id).status == "COMPLETED" and not kill_at:
             return
-    raise AssertionError(f"no completed run before the deadline (last: {run_of(org, run_id)})")
+    with tenant_context(org.organization):
+        recent = list(
+            SyncRun.objects.filter(mailbox=mailbox)
+            .order_by("-pk")
+            .values_list("status", "error")[:6]
+        )
+    raise AssertionError(f"no completed run before the deadline; latest runs: {recent}")
 
 
 def retry_failed(org: Tenant, mailbox: Mailbox, worker: Worker) -> None:

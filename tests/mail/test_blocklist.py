@@ -9,12 +9,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from integrations.mail.blocklist import Blocklist, blocklist_value_normalize
-from integrations.mail.matching import MessageFilter, match_messages
+from integrations.mail.matching import match_messages
 from integrations.mail.models import BlocklistEntry, Mailbox, MailThread, Message, ThreadLink
 from tests.conftest import Tenant, token_client
 from tests.factories import ContactEmailFactory, ContactFactory
 from tests.mail.factories import ConnectionFactory, MailboxFactory, mail_message
-from tests.mail.test_matching import _remote
 
 pytestmark = pytest.mark.django_db
 
@@ -50,19 +49,6 @@ def test_a_domain_entry_blocks_the_domain_and_its_subdomains_only() -> None:
     assert not blocklist.blocks("bob@notacme.com")
     assert not blocklist.blocks("acme.com@gmail.com")
     assert not blocklist.blocks("ham@other.test")
-
-
-def test_the_filter_skips_mail_with_any_blocked_participant(
-    org_a: Tenant, mailbox: Mailbox
-) -> None:
-    with org_a.scope():
-        BlocklistEntry.objects.create(value="@news.test")
-        BlocklistEntry.objects.create(value="pest@acme.test")
-        message_filter = MessageFilter(mailbox=mailbox)
-
-        assert message_filter.skip(_remote("digest@mail.news.test", ALICE))
-        assert message_filter.skip(_remote(ALICE, "ada@acme.test", cc=("pest@acme.test",)))
-        assert not message_filter.skip(_remote("ada@acme.test", ALICE))
 
 
 # --- The purge ---------------------------------------------------------------------------------

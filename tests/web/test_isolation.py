@@ -15,6 +15,7 @@ from django.urls import URLPattern, reverse
 
 from crm import services
 from crm.models import Account, Contact, Deal, Invitation, Membership, Task
+from crm.tenancy import all_tenants
 from crm.urls import urlpatterns
 from tests.conftest import Tenant
 from tests.factories import (
@@ -189,5 +190,6 @@ def test_invitations_are_created_in_the_current_organization_only(
         {"email": "new@x.test", "role": "member", "organization": org_a.organization.pk},
     )
 
-    invitation = Invitation.objects.unscoped().get(email="new@x.test")
+    with all_tenants():
+        invitation = Invitation.objects.unscoped().get(email="new@x.test")
     assert invitation.organization_id == org_b.organization.pk

@@ -119,7 +119,7 @@ class Mailbox(TenantOwned):
     backoff_attempts = models.PositiveSmallIntegerField(default=0)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    push_channel_id = models.CharField(max_length=255, blank=True)
+    push_channel_id = models.CharField(max_length=255, blank=True, db_index=True)
     push_secret = models.CharField(max_length=128, blank=True)
     push_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -85,6 +85,9 @@ class AddressRule(TenantOwned):
 
     class Meta:
         ordering = ["address"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "address"], name="unique_address_rule")
+        ]
 
     def __str__(self) -> str:
         return self.address
