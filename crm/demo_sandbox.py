@@ -94,7 +94,7 @@ def _push_topic_register(client: SandboxClient, site_url: str) -> list[str]:
     endpoint = f"{site_url.rstrip('/')}/api/v1/integrations/webhooks/google"
     rows = client.call("GET", "/google/push-endpoints")["pushEndpoints"]
     wanted = (SANDBOX_PUBSUB_TOPIC, endpoint)
-    if any((r.get("topicName"), r.get("pushEndpoint")) == wanted for r in rows):
+    if any((r.get("topic_name"), r.get("push_endpoint")) == wanted for r in rows):
         return []
     client.call(
         "POST",

@@ -37,7 +37,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from crm import demo_data
+from crm.demo_connect import demo_mailboxes_connect
 from crm.demo_sandbox import SandboxInfo, demo_sandbox_environment, demo_sandbox_provision
+from integrations.connections import services as services_errors
 from integrations.sandbox.client import SandboxError
 
 STOP_GRACE_SECONDS = 10.0  # a filesystem-broker worker needs ~6 s for a warm shutdown
@@ -339,7 +341,17 @@ class Command(BaseCommand):
             self.say(f"{label} sandbox: apps, mailboxes and mail already in place")
         else:
             self.say(f"{label} sandbox: saved to {saved}")
-        return demo_sandbox_environment(info=info, site_url=site_url)
+        environment = demo_sandbox_environment(info=info, site_url=site_url)
+        try:
+            for change in demo_mailboxes_connect(environment=environment):
+                self.say(f"{label} {change}")
+        except (
+            services_errors.ConnectionFlowError,
+            requests.RequestException,
+            RuntimeError,
+        ) as exc:
+            self.say(f"{label} could not connect the demo mailboxes ({exc}); use Connections")
+        return environment
 
     def _announce_ready(self, supervisor: Supervisor, url: str) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
