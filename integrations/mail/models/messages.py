@@ -90,7 +90,11 @@ class MessageCopy(TenantOwned):
                 fields=["mailbox", "provider_message_id"], name="unique_copy_per_mailbox"
             )
         ]
-        indexes = [models.Index(fields=["mailbox", "-received_at"], name="copy_mailbox_recent_idx")]
+        indexes = [
+            models.Index(fields=["mailbox", "-received_at"], name="copy_mailbox_recent_idx"),
+            # New messages find their thread through the provider's thread id.
+            models.Index(fields=["mailbox", "provider_thread_id"], name="copy_provider_thread_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.mailbox_id}:{self.provider_message_id}"

@@ -19,12 +19,11 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import close_old_connections
 from django.db import connection as db_connection
 from django.utils import timezone
 
 from crm.models import Organization
-from crm.tenancy import tenant_atomic, tenant_context
+from crm.tenancy import current_organization, tenant_atomic, tenant_context
 from integrations.connections.services import ConnectionUnusable
 from integrations.mail.models import (
     FailureStatus,
@@ -337,7 +336,7 @@ class MailboxSyncer:
             entry["total"] = total
         entry["total"] = max(entry["total"], entry["processed"])
         if commit:
-            with tenant_context(self.organization):
+            with tenant_atomic(self.organization):
                 SyncRun.objects.filter(pk=self.run.pk).update(folders=self.run.folders)
 
     def _reset_cursors(self) -> None:
@@ -390,12 +389,18 @@ class MailboxSyncer:
 
 
 def mailbox_sync(*, run_id: int) -> SyncRun | None:
-    """Run (or resume) sync run ``run_id`` in this worker, if nobody else holds it."""
-    close_old_connections()
-    token = run_claim(run_id)
-    if token is None:
-        return None
-    run = SyncRun.objects.select_related("mailbox", "mailbox__organization").get(pk=run_id)
+    """Run (or resume) sync run ``run_id`` in this worker, if nobody else holds it.
+
+    Called inside the run's organization context. Each step is its own transaction, which
+    re-applies the organization to the database session (SET LOCAL): a connection reopened
+    since the context began must not see zero rows.
+    """
+    organization = current_organization()
+    with tenant_atomic(organization):
+        token = run_claim(run_id)
+        if token is None:
+            return None
+        run = SyncRun.objects.select_related("mailbox", "mailbox__organization").get(pk=run_id)
     return MailboxSyncer(run, token).execute()
 
 
