@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Func, Max, Min, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Count, Max, Min
 
 from integrations.mail.matching import MessageFilter, match_messages
 from integrations.mail.models import (
@@ -46,6 +47,31 @@ class PageOutcome:
 def synthetic_message_id(mailbox: Mailbox, provider_id: str) -> str:
     """A stable key for a message that came without a Message-ID header."""
     return f"<{mailbox.provider}.{mailbox.pk}.{provider_id}@liaison.invalid>"
+
+
+def _threads_set_counts(rows: Sequence[tuple[int, int, Any, Any]]) -> None:
+    """message_count / first / last of many threads in one statement.
+
+    PostgreSQL joins a VALUES list (a correlated subquery per thread slowed down as the table
+    grew); other databases use Django's bulk_update.
+    """
+    if connection.vendor != "postgresql":
+        threads = [
+            MailThread(pk=pk, message_count=n, first_message_at=first, last_message_at=last)
+            for pk, n, first, last in rows
+        ]
+        MailThread.objects.bulk_update(
+            threads, ["message_count", "first_message_at", "last_message_at"]
+        )
+        return
+    values = ", ".join(["(%s::bigint, %s::integer, %s::timestamptz, %s::timestamptz)"] * len(rows))
+    table = MailThread._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" AS t SET message_count = v.n, first_message_at = v.f, '  # noqa: S608
+            f"last_message_at = v.l FROM (VALUES {values}) AS v(id, n, f, l) WHERE t.id = v.id",
+            [item for row in rows for item in row],
+        )
 
 
 class MailboxStore:
@@ -340,19 +366,21 @@ class MailboxStore:
     # -- threads ---------------------------------------------------------------------------------
 
     def _refresh_threads(self, thread_ids: set[int]) -> None:
-        """Recount touched threads in one UPDATE; threads left without messages go."""
+        """Recount touched threads: one grouped read, one write; empty threads go."""
         if not thread_ids:
             return
-        ids = list(thread_ids)
-        messages = Message.objects.filter(thread=OuterRef("pk")).order_by().values("thread")
-        MailThread.objects.filter(pk__in=ids).update(
-            message_count=Coalesce(
-                Subquery(messages.annotate(n=Func("id", function="COUNT")).values("n")), 0
-            ),
-            first_message_at=Subquery(messages.annotate(v=Min("sent_at")).values("v")),
-            last_message_at=Subquery(messages.annotate(v=Max("sent_at")).values("v")),
+        rows = list(
+            Message.objects.filter(thread_id__in=list(thread_ids))
+            .order_by()
+            .values("thread_id")
+            .annotate(n=Count("id"), first=Min("sent_at"), last=Max("sent_at"))
+            .values_list("thread_id", "n", "first", "last")
         )
-        MailThread.objects.filter(pk__in=ids, message_count=0).delete()
+        empty = thread_ids - {row[0] for row in rows}
+        if empty:
+            MailThread.objects.filter(pk__in=list(empty)).delete()
+        if rows:
+            _threads_set_counts(rows)
 
     # -- failures --------------------------------------------------------------------------------
 
