@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 
 from crm.models import Organization, User
 from crm.tenancy import current_organization
 from integrations.mail.matching_addresses import OwnAddresses, domain_is_under, domain_of
 from integrations.mail.matching_resolve import chunked, threads_relink
-from integrations.mail.models import Attachment, BlocklistEntry, MailThread, Message, Participant
+from integrations.mail.models import Attachment, BlocklistEntry, Message, Participant
+from integrations.mail.threads import threads_recount
 
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 
@@ -146,26 +147,11 @@ def mail_purge_blocked(*, value: str) -> int:
             if name
         ]
         Message.objects.filter(pk__in=chunk).delete()
-    remaining = threads_refresh({thread_id for _, thread_id in rows})
+    remaining = threads_recount({thread_id for _, thread_id in rows})
     threads_relink(remaining, organization_id=current_organization().pk)
     if files:
         transaction.on_commit(lambda: _files_delete(files))
     return len(message_ids)
-
-
-def threads_refresh(thread_ids: Iterable[int]) -> set[int]:
-    """Delete the threads left without messages; recount the others. Returns those left."""
-    ids = set(thread_ids)
-    MailThread.objects.filter(pk__in=ids, messages__isnull=True).delete()
-    remaining = set(MailThread.objects.filter(pk__in=ids).values_list("pk", flat=True))
-    if remaining:
-        messages = Message.objects.filter(thread=OuterRef("pk")).order_by().values("thread")
-        MailThread.objects.filter(pk__in=remaining).update(
-            message_count=Subquery(messages.annotate(n=Count("pk")).values("n")),
-            first_message_at=Subquery(messages.annotate(at=Min("sent_at")).values("at")),
-            last_message_at=Subquery(messages.annotate(at=Max("sent_at")).values("at")),
-        )
-    return remaining
 
 
 def _files_delete(names: list[str]) -> None:

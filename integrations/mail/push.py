@@ -29,14 +29,13 @@ from django.utils import timezone
 
 from crm.tasks import enqueue
 from crm.tenancy import all_tenants, tenant_atomic
-from integrations.connections.models import Connection, ConnectionStatus
+from integrations.connections.models import ConnectionStatus
 from integrations.connections.services import (
     ConnectionUnusable,
-    connection_access_token,
-    connection_refresh,
 )
-from integrations.mail.models import Mailbox, MailboxKind, RunTrigger, SyncRun, SyncState
+from integrations.mail.models import Mailbox, RunTrigger, SyncRun, SyncState
 from integrations.mail.services import SyncAlreadyRunning, sync_request
+from integrations.mail.sync.drivers import mailbox_driver_context
 from integrations.providers.base import ProviderError
 from integrations.providers.google.gmail_watch import gmail_watch_start, gmail_watch_stop
 from integrations.providers.google.push_tokens import push_token_verify
@@ -183,23 +182,8 @@ def _refresh_later(mailbox: Mailbox, *, recreate: bool) -> None:
 # -- channels --------------------------------------------------------------------------------
 
 
-def push_context(mailbox: Mailbox) -> DriverContext:
-    """The mailbox and live tokens from its connection, as the sync drivers get them."""
-    connection_id = mailbox.connection_id
-
-    def current() -> str:
-        return connection_access_token(connection=Connection.objects.get(pk=connection_id))
-
-    def renew() -> str:
-        connection = Connection.objects.get(pk=connection_id)
-        return connection_refresh(connection=connection, force=True).access_token
-
-    return DriverContext(
-        mailbox_address=mailbox.address,
-        token=current,
-        renew=renew,
-        shared=mailbox.kind == MailboxKind.SHARED,
-    )
+# Push channels reach the provider exactly as the sync drivers do.
+push_context = mailbox_driver_context
 
 
 def _channel_save(

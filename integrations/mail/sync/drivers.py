@@ -17,8 +17,8 @@ DRIVER_MODULES = {
 }
 
 
-def mailbox_driver(mailbox: Mailbox) -> MailDriver:
-    """The driver for ``mailbox``; tokens are read (and refreshed) through the connection."""
+def mailbox_driver_context(mailbox: Mailbox) -> DriverContext:
+    """The mailbox and live tokens from its connection (read, and refreshed, through the vault)."""
     connection_id = mailbox.connection_id
 
     def current() -> str:
@@ -31,7 +31,7 @@ def mailbox_driver(mailbox: Mailbox) -> MailDriver:
             connection=connection, force=True
         ).access_token
 
-    context = DriverContext(
+    return DriverContext(
         mailbox_address=mailbox.address,
         token=current,
         renew=renew,
@@ -39,6 +39,10 @@ def mailbox_driver(mailbox: Mailbox) -> MailDriver:
         # Fewer, larger pages: each page is one database transaction in the pipeline.
         options={"page_size": str(settings.MAIL_SYNC_PAGE_SIZE)},
     )
+
+
+def mailbox_driver(mailbox: Mailbox) -> MailDriver:
+    """The driver for ``mailbox``."""
     module = importlib.import_module(DRIVER_MODULES[mailbox.provider])
-    driver: MailDriver = module.build_driver(context)
+    driver: MailDriver = module.build_driver(mailbox_driver_context(mailbox))
     return driver

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from django.db import connection
-from django.db.models import Count, Max, Min
 
 from integrations.mail.matching import MessageFilter, match_messages
 from integrations.mail.models import (
@@ -29,6 +25,7 @@ from integrations.mail.models import (
     SyncRun,
 )
 from integrations.mail.sync.placement import placement_of
+from integrations.mail.threads import threads_recount
 from integrations.providers.mail import FetchFailure, RemoteFlags, RemoteMessage
 
 SUBJECT_LIMIT = 998
@@ -47,31 +44,6 @@ class PageOutcome:
 def synthetic_message_id(mailbox: Mailbox, provider_id: str) -> str:
     """A stable key for a message that came without a Message-ID header."""
     return f"<{mailbox.provider}.{mailbox.pk}.{provider_id}@liaison.invalid>"
-
-
-def _threads_set_counts(rows: Sequence[tuple[int, int, Any, Any]]) -> None:
-    """message_count / first / last of many threads in one statement.
-
-    PostgreSQL joins a VALUES list (a correlated subquery per thread slowed down as the table
-    grew); other databases use Django's bulk_update.
-    """
-    if connection.vendor != "postgresql":
-        threads = [
-            MailThread(pk=pk, message_count=n, first_message_at=first, last_message_at=last)
-            for pk, n, first, last in rows
-        ]
-        MailThread.objects.bulk_update(
-            threads, ["message_count", "first_message_at", "last_message_at"]
-        )
-        return
-    values = ", ".join(["(%s::bigint, %s::integer, %s::timestamptz, %s::timestamptz)"] * len(rows))
-    table = MailThread._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE "{table}" AS t SET message_count = v.n, first_message_at = v.f, '  # noqa: S608
-            f"last_message_at = v.l FROM (VALUES {values}) AS v(id, n, f, l) WHERE t.id = v.id",
-            [item for row in rows for item in row],
-        )
 
 
 class MailboxStore:
@@ -208,7 +180,7 @@ class MailboxStore:
             if self._key(remote) in messages
         ]
         MessageCopy.objects.bulk_create(copies, ignore_conflicts=True)
-        self._refresh_threads({m.thread_id for m in messages.values()})
+        threads_recount({m.thread_id for m in messages.values()})
         if created:
             match_messages(mailbox=self.mailbox, messages=created)
         return len(copies)
@@ -360,27 +332,10 @@ class MailboxStore:
             orphans = Message.objects.filter(pk__in=message_ids, copies__isnull=True)
             thread_ids = set(orphans.values_list("thread_id", flat=True))
             orphans.delete()
-            self._refresh_threads(thread_ids)
+            threads_recount(thread_ids)
         return deleted
 
     # -- threads ---------------------------------------------------------------------------------
-
-    def _refresh_threads(self, thread_ids: set[int]) -> None:
-        """Recount touched threads: one grouped read, one write; empty threads go."""
-        if not thread_ids:
-            return
-        rows = list(
-            Message.objects.filter(thread_id__in=list(thread_ids))
-            .order_by()
-            .values("thread_id")
-            .annotate(n=Count("id"), first=Min("sent_at"), last=Max("sent_at"))
-            .values_list("thread_id", "n", "first", "last")
-        )
-        empty = thread_ids - {row[0] for row in rows}
-        if empty:
-            MailThread.objects.filter(pk__in=list(empty)).delete()
-        if rows:
-            _threads_set_counts(rows)
 
     # -- failures --------------------------------------------------------------------------------
 
