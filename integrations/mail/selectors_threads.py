@@ -1,10 +1,5 @@
-"""Reads: the threads linked to a contact, account or deal, as one person may see them.
-
-Visibility is the mailboxes' policy, per message: a message is seen through the copies of it
-that the person may see. The mailbox's owner and the organization's admins see everything;
-other members see a private mailbox's mail not at all, a ``metadata`` mailbox's as who and
-when, a ``subject`` mailbox's with its subject, a ``full`` mailbox's with its content. A thread
-shows at the best level any of its messages allows.
+"""Reads: the threads linked to a contact, account or deal, as one person may see them
+(the mailboxes' visibility policy, per message: see ``integrations.mail.visibility``).
 """
 
 from __future__ import annotations
@@ -23,7 +18,6 @@ from django.db.models import (
     Max,
     Min,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Value,
@@ -31,12 +25,16 @@ from django.db.models import (
 )
 
 from crm.models import Account, Contact, Deal, User
-from crm.selectors import membership_for
-from crm.tenancy import current_organization
-from integrations.mail.models import MailThread, Message, MessageCopy, Participant, Visibility
+from integrations.mail.models import MailThread, Message, MessageCopy, Participant
+from integrations.mail.visibility import (
+    FULL,
+    HIDDEN,
+    LEVEL_NAMES,
+    METADATA,
+    SUBJECT,
+    VisibilityRules,
+)
 
-HIDDEN, METADATA, SUBJECT, FULL = 0, 1, 2, 3
-LEVEL_NAMES = {METADATA: Visibility.METADATA, SUBJECT: Visibility.SUBJECT, FULL: Visibility.FULL}
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 
@@ -44,40 +42,14 @@ Entity = Contact | Account | Deal
 _LINK_FIELDS: dict[type[Entity], str] = {Contact: "contact", Account: "account", Deal: "deal"}
 
 
-@dataclass(frozen=True)
-class _Rules:
-    """Conditions on a MessageCopy: may the person see it at all, its subject, its content."""
-
-    everything: bool
-    any: Q
-    subject: Q
-    full: Q
-
-    @classmethod
-    def for_user(cls, user: User) -> _Rules:
-        membership = membership_for(user=user, organization=current_organization())
-        owner = Q(mailbox__owner=user)
-        full = owner | Q(mailbox__visibility=Visibility.FULL)
-        return cls(
-            everything=membership is not None and membership.is_admin,
-            any=owner | ~Q(mailbox__visibility=Visibility.PRIVATE),
-            subject=full | Q(mailbox__visibility=Visibility.SUBJECT),
-            full=full,
-        )
-
-    def message_seen(self, condition: Q, message_ref: str = "pk") -> Exists:
-        copies = MessageCopy.objects.filter(message=OuterRef(message_ref))
-        return Exists(copies if self.everything else copies.filter(condition))
-
-
 def visible_threads_for_entity(*, entity: Entity, user: User) -> QuerySet[MailThread]:
     """The threads linked to ``entity`` that ``user`` may see, newest first, each annotated
     with ``level`` (METADATA, SUBJECT, FULL), ``latest_snippet`` (of the newest message whose
     content they may see), ``visible_count`` and ``visible_last_at``."""
-    return _visible_threads(entity, _Rules.for_user(user))
+    return _visible_threads(entity, VisibilityRules.for_user(user))
 
 
-def _visible_threads(entity: Entity, rules: _Rules) -> QuerySet[MailThread]:
+def _visible_threads(entity: Entity, rules: VisibilityRules) -> QuerySet[MailThread]:
     threads = MailThread.objects.filter(**{f"links__{_LINK_FIELDS[type(entity)]}": entity})
     messages = Message.objects.filter(thread=OuterRef("pk")).order_by()
     snippet = messages.filter(rules.message_seen(rules.full)).order_by("-sent_at", "-pk")
@@ -176,7 +148,7 @@ def threads_for_entity(
     """One page of the threads linked to ``entity`` as ``user`` may see them, newest first, in
     four queries whatever the page size."""
     limit = max(1, min(limit, MAX_LIMIT))
-    rules = _Rules.for_user(user)
+    rules = VisibilityRules.for_user(user)
     threads = _visible_threads(entity, rules)
     total = threads.count()
     pages = math.ceil(total / limit) if total else 1
@@ -204,7 +176,7 @@ def _summary(thread: Any, people: list[ThreadPerson]) -> ThreadSummary:
     )
 
 
-def _people_of(threads: list[MailThread], rules: _Rules) -> dict[int, list[ThreadPerson]]:
+def _people_of(threads: list[MailThread], rules: VisibilityRules) -> dict[int, list[ThreadPerson]]:
     """Each thread's distinct participants on the messages the person may see, in order of
     appearance."""
     rows = (
