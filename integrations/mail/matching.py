@@ -84,16 +84,26 @@ class MessageFilter:
     def skip(self, remote: RemoteMessage) -> bool:
         """Not stored: a participant is blocked, or the mail is internal and the mailbox
         excludes internal mail."""
+        return self.classify(remote) is None
+
+    def classify(self, remote: RemoteMessage) -> str | None:
+        """The message's direction, or None when it is not stored (see ``skip``)."""
         addresses = _remote_addresses(remote)
         if self.blocklist and any(self.blocklist.blocks(a) for a in addresses):
-            return True
-        return self.mailbox.exclude_internal and self.direction(remote) == Direction.INTERNAL
+            return None
+        direction = self._direction(remote, addresses)
+        if self.mailbox.exclude_internal and direction == Direction.INTERNAL:
+            return None
+        return direction
 
     def direction(self, remote: RemoteMessage) -> str:
         """Internal when every participant is the organization's own; outbound when the sender
         is this mailbox or one of the organization's addresses; inbound otherwise."""
+        return self._direction(remote, _remote_addresses(remote))
+
+    def _direction(self, remote: RemoteMessage, addresses: Sequence[str]) -> str:
         sender = address_normalize(remote.sender.address) if remote.sender else ""
-        participants = [a for a in _remote_addresses(remote) if a]
+        participants = [a for a in addresses if a]
         if participants and all(a == self.address or self.own.is_own(a) for a in participants):
             return Direction.INTERNAL
         if sender and (sender == self.address or self.own.is_own(sender)):
@@ -108,57 +118,107 @@ class MatchOutcome:
     links: int = 0  # links the batch called for (existing ones included)
 
 
+@dataclass(frozen=True)
+class NewMessage:
+    """What matching needs of a message just stored."""
+
+    pk: int
+    thread_id: int
+    direction: str
+    from_address: str
+    from_name: str
+    junk: bool = False  # in spam or trash, or under a bulk category, in this mailbox
+
+
+# (message id, role, normalized address, display name)
+ParticipantTuple = tuple[int, str, str, str]
+
+
+class MatchPlan:
+    """The CRM side of one batch of new messages: who each address is (contacts the policy
+    creates included, so created before it returns), then the threads' links."""
+
+    def __init__(
+        self,
+        *,
+        mailbox: Mailbox,
+        messages: Sequence[NewMessage],
+        rows: Sequence[ParticipantTuple],
+        own: OwnAddresses,
+    ) -> None:
+        self.mailbox = mailbox
+        self.by_id = {m.pk: m for m in messages}
+        self.rows = rows
+        addresses = {address for _, _, address, _ in rows}
+        self.book = AddressBook.load(addresses=addresses, own=own)
+        self.created = _contacts_create(mailbox, self.by_id, rows, self.book)
+        self.matches = {address: self.book.match(address) for address in addresses}
+
+    def link(self) -> MatchOutcome:
+        """Link each thread to every matched contact and account (and a matched contact's only
+        open deal); queue the relink of older mail with the contacts this batch created."""
+        organization_id = self.mailbox.organization_id
+        thread_rows = {
+            ParticipantRow(
+                self.by_id[message_id].thread_id,
+                address,
+                self.matches[address].contact_id,
+                self.matches[address].account_id,
+            )
+            for message_id, _, address, _ in self.rows
+        }
+        contact_ids = {m.contact_id for m in self.matches.values() if m.contact_id}
+        wanted = links_wanted(
+            thread_rows, rules=self.book.rules, deals=ContactDeals.load(contact_ids)
+        )
+        links_create(wanted, organization_id=organization_id)
+        if self.created:
+            # Older mail with these people (other mailboxes, earlier batches) links to them too.
+            relink_later(organization_id=organization_id, addresses=self.created)
+        return MatchOutcome(
+            participants=sum(1 for _, _, address, _ in self.rows if self.matches[address]),
+            contacts_created=len(self.created),
+            links=len(wanted),
+        )
+
+
 def match_messages(*, mailbox: Mailbox, messages: Sequence[Message]) -> MatchOutcome:
-    """Match the participants of newly stored messages to the CRM, create contacts as the
-    mailbox's policy says, and link each thread to every matched contact and account (and to a
-    matched contact's deal when it is on exactly one open deal)."""
+    """Match the participants of stored messages to the CRM, create contacts as the mailbox's
+    policy says, and link each thread to every matched contact and account (and to a matched
+    contact's deal when it is on exactly one open deal). The sync store plans its batches
+    before writing participants (``MatchPlan``); this reads them back."""
     if not messages:
         return MatchOutcome()
-    organization = current_organization()
-    by_id = {m.pk: m for m in messages}
+    ids = [m.pk for m in messages]
     rows = list(
-        Participant.objects.filter(message_id__in=list(by_id))
+        Participant.objects.filter(message_id__in=ids)
         .order_by()
         .values_list("message_id", "role", "address", "name")
     )
-    addresses = {address for _, _, address, _ in rows}
-    own = OwnAddresses.load(organization=organization)
-    book = AddressBook.load(addresses=addresses, own=own)
-    created = _contacts_create(mailbox, by_id, rows, book)
-    matches = {address: book.match(address) for address in addresses}
-    matched = [address for address, match in matches.items() if match]
+    junk = _messages_in_junk(mailbox, ids)
+    plan = MatchPlan(
+        mailbox=mailbox,
+        messages=[
+            NewMessage(m.pk, m.thread_id, m.direction, m.from_address, m.from_name, m.pk in junk)
+            for m in messages
+        ],
+        rows=rows,
+        own=OwnAddresses.load(organization=current_organization()),
+    )
+    matched = [address for address, match in plan.matches.items() if match]
     # One UPDATE per batch; only a batch with thousands of distinct people takes more.
     for chunk in chunked(matched):
         participants_assign(
-            Participant.objects.filter(message_id__in=list(by_id), address__in=chunk),
-            {address: matches[address] for address in chunk},
+            Participant.objects.filter(message_id__in=ids, address__in=chunk),
+            {address: plan.matches[address] for address in chunk},
         )
-    thread_rows = {
-        ParticipantRow(
-            by_id[message_id].thread_id,
-            address,
-            matches[address].contact_id,
-            matches[address].account_id,
-        )
-        for message_id, _, address, _ in rows
-    }
-    deals = ContactDeals.load({m.contact_id for m in matches.values() if m.contact_id})
-    wanted = links_wanted(thread_rows, rules=book.rules, deals=deals)
-    links_create(wanted, organization_id=organization.pk)
-    if created:
-        # Older mail with these people (other mailboxes, earlier batches) links to them too.
-        relink_later(organization_id=organization.pk, addresses=created)
-    return MatchOutcome(
-        participants=sum(1 for _, _, address, _ in rows if matches[address]),
-        contacts_created=len(created),
-        links=len(wanted),
-    )
+    return plan.link()
 
 
 def _creation_candidates(
     mailbox: Mailbox,
-    by_id: dict[int, Message],
-    rows: Sequence[tuple[int, str, str, str]],
+    by_id: dict[int, NewMessage],
+    rows: Sequence[ParticipantTuple],
     book: AddressBook,
 ) -> dict[str, str]:
     """Address → display name of the people the mailbox's policy creates contacts for:
@@ -168,7 +228,6 @@ def _creation_candidates(
     policy = mailbox.contact_creation
     if policy == ContactCreation.NONE:
         return {}
-    junk = _messages_in_junk(mailbox, by_id)
     candidates: dict[str, str] = {}
     for message_id, role, address, name in rows:
         message = by_id[message_id]
@@ -178,7 +237,7 @@ def _creation_candidates(
             eligible = policy == ContactCreation.SENT_AND_RECEIVED and role == ParticipantRole.FROM
         else:
             eligible = False
-        if not eligible or message_id in junk:
+        if not eligible or message.junk:
             continue
         if looks_automated(message.from_address, message.from_name):
             continue
@@ -194,27 +253,30 @@ def _creation_candidates(
     return candidates
 
 
-def _messages_in_junk(mailbox: Mailbox, by_id: dict[int, Message]) -> set[int]:
-    """Messages this mailbox holds in spam or trash, or under a Gmail bulk category."""
-    junk_folders = set(JUNK_LABELS) | set(
+def junk_folders(mailbox: Mailbox) -> frozenset[str]:
+    """The mailbox's folders/labels whose mail never creates contacts."""
+    return JUNK_LABELS | frozenset(
         MailFolder.objects.filter(mailbox=mailbox, role__in=[FolderRole.SPAM, FolderRole.TRASH])
         .order_by()
         .values_list("provider_id", flat=True)
     )
+
+
+def _messages_in_junk(mailbox: Mailbox, message_ids: Sequence[int]) -> set[int]:
+    """Messages this mailbox holds in spam or trash, or under a Gmail bulk category."""
+    junk = junk_folders(mailbox)
     copies = (
-        MessageCopy.objects.filter(mailbox=mailbox, message_id__in=list(by_id))
+        MessageCopy.objects.filter(mailbox=mailbox, message_id__in=list(message_ids))
         .order_by()
         .values_list("message_id", "folder_ids")
     )
-    return {
-        message_id for message_id, folders in copies if junk_folders.intersection(folders or ())
-    }
+    return {message_id for message_id, folders in copies if junk.intersection(folders or ())}
 
 
 def _contacts_create(
     mailbox: Mailbox,
-    by_id: dict[int, Message],
-    rows: Sequence[tuple[int, str, str, str]],
+    by_id: dict[int, NewMessage],
+    rows: Sequence[ParticipantTuple],
     book: AddressBook,
 ) -> list[str]:
     """Create the policy's contacts (named from the display name, on the account of their

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from integrations.mail.matching import MessageFilter, match_messages
+from integrations.mail.matching import MatchPlan, MessageFilter, NewMessage, junk_folders
 from integrations.mail.models import (
     Attachment,
     FailureStatus,
@@ -25,8 +25,9 @@ from integrations.mail.models import (
     SyncRun,
 )
 from integrations.mail.sync.placement import placement_of
+from integrations.mail.sync.rows import insert_rows
 from integrations.mail.threads import threads_recount
-from integrations.providers.mail import FetchFailure, RemoteFlags, RemoteMessage
+from integrations.providers.mail import FetchFailure, RemoteAddress, RemoteFlags, RemoteMessage
 
 SUBJECT_LIMIT = 998
 
@@ -56,9 +57,12 @@ class MailboxStore:
         self.refresh_roles()
 
     def refresh_roles(self) -> None:
+        """Re-read the mailbox's folders (their roles place copies; junk ones create no
+        contacts)."""
         self.roles = dict(
             MailFolder.objects.filter(mailbox=self.mailbox).values_list("provider_id", "role")
         )
+        self.junk = junk_folders(self.mailbox)
 
     # -- the page ------------------------------------------------------------------------------
 
@@ -73,11 +77,14 @@ class MailboxStore:
     ) -> PageOutcome:
         outcome = PageOutcome()
         kept = []
+        self.directions: dict[str, str] = {}
         for remote in messages:
-            if self.filter.skip(remote):
+            direction = self.filter.classify(remote)
+            if direction is None:
                 outcome.skipped += 1
             else:
                 kept.append(remote)
+                self.directions[remote.provider_id] = direction
         existing = self._existing_copies(
             [m.provider_id for m in kept] + [f.provider_id for f in flags]
         )
@@ -157,165 +164,242 @@ class MailboxStore:
         )
 
     def _create(self, fresh: Sequence[RemoteMessage]) -> int:
+        """Store new copies: the messages no mailbox had yet (with their threads, participants
+        matched to the CRM and attachments), then this mailbox's copies."""
         if not fresh:
             return 0
         by_key: dict[str, RemoteMessage] = {}
         for remote in fresh:
             by_key.setdefault(self._key(remote), remote)
         messages = {
-            m.rfc_message_id: m for m in Message.objects.filter(rfc_message_id__in=list(by_key))
+            key: (pk, thread_id)
+            for key, pk, thread_id in Message.objects.filter(rfc_message_id__in=list(by_key))
+            .order_by()
+            .values_list("rfc_message_id", "pk", "thread_id")
         }
         missing = [key for key in by_key if key not in messages]
-        threads = self._threads_for([by_key[k] for k in missing])
-        new_messages = [self._message(by_key[key], key, threads[key]) for key in missing]
-        Message.objects.bulk_create(new_messages, ignore_conflicts=True)
-        messages = {
-            m.rfc_message_id: m for m in Message.objects.filter(rfc_message_id__in=list(by_key))
-        }
-        created = [messages[k] for k in missing if k in messages]
-        self._add_details(created, by_key)
+        messages |= self._messages_create({key: by_key[key] for key in missing})
+        if len(messages) < len(by_key):
+            # Another mailbox's sync stored some of them a moment ago: theirs stand.
+            messages |= {
+                key: (pk, thread_id)
+                for key, pk, thread_id in Message.objects.filter(
+                    rfc_message_id__in=[k for k in by_key if k not in messages]
+                )
+                .order_by()
+                .values_list("rfc_message_id", "pk", "thread_id")
+            }
+        organization_id = self.mailbox.organization_id
         copies = [
-            self._copy(remote, messages[self._key(remote)])
+            self._copy_row(remote, messages[key][0], organization_id)
             for remote in fresh
-            if self._key(remote) in messages
+            if (key := self._key(remote)) in messages
         ]
-        MessageCopy.objects.bulk_create(copies, ignore_conflicts=True)
-        threads_recount({m.thread_id for m in messages.values()})
-        if created:
-            match_messages(mailbox=self.mailbox, messages=created)
+        insert_rows(MessageCopy, copies, ignore_conflicts=True)
+        threads_recount({thread_id for _, thread_id in messages.values()})
         return len(copies)
 
-    def _threads_for(self, remotes: Sequence[RemoteMessage]) -> dict[str, MailThread]:
-        """Each new message's thread: the provider thread's, a referenced message's, or new."""
+    def _messages_create(self, remotes: dict[str, RemoteMessage]) -> dict[str, tuple[int, int]]:
+        """Insert messages keyed by RFC Message-ID, with their details; returns key → (id,
+        thread id) of those this call created (never ones a concurrent sync inserted first)."""
         if not remotes:
             return {}
-        thread_ids = {r.provider_thread_id for r in remotes if r.provider_thread_id}
-        by_provider_thread = dict(
-            MessageCopy.objects.filter(
-                mailbox=self.mailbox, provider_thread_id__in=thread_ids
-            ).values_list("provider_thread_id", "message__thread_id")
-        )
-        references = {ref for r in remotes for ref in (*r.references, r.in_reply_to) if ref}
-        by_reference = dict(
-            Message.objects.filter(rfc_message_id__in=references).values_list(
-                "rfc_message_id", "thread_id"
-            )
-        )
-        assigned: dict[str, int | MailThread] = {}
-        new_by_provider_thread: dict[str, MailThread] = {}
-        for remote in remotes:
-            key = self._key(remote)
-            found = by_provider_thread.get(remote.provider_thread_id) or next(
-                (
-                    by_reference[ref]
-                    for ref in (remote.in_reply_to, *reversed(remote.references))
-                    if ref in by_reference
-                ),
-                None,
-            )
-            if found is None and remote.provider_thread_id in new_by_provider_thread:
-                found = new_by_provider_thread[remote.provider_thread_id]
-            if found is None:
-                thread = MailThread(
-                    subject=remote.subject[:SUBJECT_LIMIT],
-                    organization_id=self.mailbox.organization_id,
-                )
-                if remote.provider_thread_id:
-                    new_by_provider_thread[remote.provider_thread_id] = thread
-                found = thread
-            assigned[key] = found
-        fresh_threads = list(
-            {id(t): t for t in assigned.values() if isinstance(t, MailThread)}.values()
-        )
-        MailThread.objects.bulk_create(fresh_threads)
-        existing_ids = {t for t in assigned.values() if isinstance(t, int)}
-        existing = MailThread.objects.in_bulk(list(existing_ids))
-        return {key: (existing[t] if isinstance(t, int) else t) for key, t in assigned.items()}
-
-    def _message(self, remote: RemoteMessage, key: str, thread: MailThread) -> Message:
-        return Message(
-            rfc_message_id=key,
-            thread=thread,
-            subject=remote.subject,
-            sent_at=remote.sent_at,
-            from_address=remote.sender.address if remote.sender else "",
-            from_name=(remote.sender.name if remote.sender else "")[:255],
-            snippet=remote.snippet[:300],
-            text_body=remote.text_body,
-            html_body=remote.html_body,
-            size=remote.size,
-            direction=self.filter.direction(remote),
-            has_attachments=any(not a.is_inline for a in remote.attachments),
-            in_reply_to=remote.in_reply_to[:SUBJECT_LIMIT],
-            references=" ".join(remote.references),
-            organization_id=self.mailbox.organization_id,
-        )
-
-    def _copy(self, remote: RemoteMessage, message: Message) -> MessageCopy:
-        copy = MessageCopy(
-            mailbox=self.mailbox,
-            message=message,
-            provider_message_id=remote.provider_id,
-            provider_thread_id=remote.provider_thread_id,
-            received_at=remote.received_at,
-            organization_id=self.mailbox.organization_id,
-        )
-        self._set_flags(copy, remote.folder_ids, remote.is_read, remote.is_starred)
-        return copy
-
-    def _add_details(self, created: Sequence[Message], by_key: dict[str, RemoteMessage]) -> None:
-        """Participants and attachment metadata of messages this page created."""
-        if not created:
-            return
-        have = set(
-            Participant.objects.filter(message__in=created)
-            .values_list("message_id", flat=True)
-            .distinct()
-        )
+        directions = {key: self.directions[r.provider_id] for key, r in remotes.items()}
+        threads = self._threads_for(remotes)
         organization_id = self.mailbox.organization_id
-        participants: list[Participant] = []
-        attachments: list[Attachment] = []
-        for message in created:
-            if message.pk in have:
-                continue  # another worker stored this message's details concurrently
-            remote = by_key[message.rfc_message_id]
-            roles = [
+        rows = [
+            self._message_row(remote, key, threads[key], directions[key], organization_id)
+            for key, remote in remotes.items()
+        ]
+        created = {
+            key: pk
+            for pk, key in insert_rows(
+                Message, rows, ignore_conflicts=True, returning=("id", "rfc_message_id")
+            )
+        }
+        if created:
+            self._details_create(created, remotes, threads, directions)
+        return {key: (pk, threads[key]) for key, pk in created.items()}
+
+    def _threads_for(self, remotes: dict[str, RemoteMessage]) -> dict[str, int]:
+        """Each new message's thread id: the provider thread's, a referenced message's, or a
+        new thread."""
+        thread_ids = {r.provider_thread_id for r in remotes.values() if r.provider_thread_id}
+        by_provider_thread = (
+            dict(
+                MessageCopy.objects.filter(mailbox=self.mailbox, provider_thread_id__in=thread_ids)
+                .order_by()
+                .values_list("provider_thread_id", "message__thread_id")
+            )
+            if thread_ids
+            else {}
+        )
+        references = {
+            ref for r in remotes.values() for ref in (*r.references, r.in_reply_to) if ref
+        }
+        by_reference = (
+            dict(
+                Message.objects.filter(rfc_message_id__in=references)
+                .order_by()
+                .values_list("rfc_message_id", "thread_id")
+            )
+            if references
+            else {}
+        )
+        assigned: dict[str, int | str] = {}  # an existing thread's id, or a new thread's label
+        new_threads: dict[str, str] = {}  # label → subject
+        for key, remote in remotes.items():
+            found: int | str | None = by_provider_thread.get(remote.provider_thread_id)
+            if found is None:
+                found = next(
+                    (
+                        by_reference[ref]
+                        for ref in (remote.in_reply_to, *reversed(remote.references))
+                        if ref in by_reference
+                    ),
+                    None,
+                )
+            if found is None:
+                label = f"p:{remote.provider_thread_id}" if remote.provider_thread_id else key
+                new_threads.setdefault(label, remote.subject[:SUBJECT_LIMIT])
+                found = label
+            assigned[key] = found
+        labels = list(new_threads)
+        organization_id = self.mailbox.organization_id
+        ids = insert_rows(
+            MailThread,
+            [{"organization_id": organization_id, "subject": new_threads[k]} for k in labels],
+            returning=("id",),
+            in_order=True,
+        )
+        created = {label: row[0] for label, row in zip(labels, ids, strict=True)}
+        return {
+            key: created[found] if isinstance(found, str) else found
+            for key, found in assigned.items()
+        }
+
+    def _message_row(
+        self,
+        remote: RemoteMessage,
+        key: str,
+        thread_id: int,
+        direction: str,
+        organization_id: int,
+    ) -> dict[str, object]:
+        return {
+            "organization_id": organization_id,
+            "rfc_message_id": key,
+            "thread_id": thread_id,
+            "subject": remote.subject,
+            "sent_at": remote.sent_at,
+            "from_address": remote.sender.address[:254] if remote.sender else "",
+            "from_name": remote.sender.name[:255] if remote.sender else "",
+            "snippet": remote.snippet[:300],
+            "text_body": remote.text_body,
+            "html_body": remote.html_body,
+            "size": remote.size,
+            "direction": direction,
+            "has_attachments": any(not a.is_inline for a in remote.attachments),
+            "in_reply_to": remote.in_reply_to[:SUBJECT_LIMIT],
+            "references": " ".join(remote.references),
+        }
+
+    def _copy_row(
+        self, remote: RemoteMessage, message_id: int, organization_id: int
+    ) -> dict[str, object]:
+        place = placement_of(self.mailbox.provider, remote.folder_ids, self.roles)
+        return {
+            "organization_id": organization_id,
+            "mailbox_id": self.mailbox.pk,
+            "message_id": message_id,
+            "provider_message_id": remote.provider_id,
+            "provider_thread_id": remote.provider_thread_id,
+            "folder_ids": list(remote.folder_ids),
+            "is_read": remote.is_read,
+            "is_starred": remote.is_starred,
+            "in_inbox": place.in_inbox,
+            "in_sent": place.in_sent,
+            "is_archived": place.is_archived,
+            "received_at": remote.received_at,
+        }
+
+    def _details_create(
+        self,
+        created: dict[str, int],
+        remotes: dict[str, RemoteMessage],
+        threads: dict[str, int],
+        directions: dict[str, str],
+    ) -> None:
+        """Participants (matched to the CRM as they are written) and attachment metadata of
+        the messages this page created; then the threads' CRM links."""
+        organization_id = self.mailbox.organization_id
+        people: list[tuple[int, str, RemoteAddress, int]] = []
+        attachments: list[dict[str, object]] = []
+        new_messages = []
+        for key, message_id in created.items():
+            remote = remotes[key]
+            new_messages.append(
+                NewMessage(
+                    pk=message_id,
+                    thread_id=threads[key],
+                    direction=directions[key],
+                    from_address=remote.sender.address[:254] if remote.sender else "",
+                    from_name=remote.sender.name[:255] if remote.sender else "",
+                    junk=not self.junk.isdisjoint(remote.folder_ids),
+                )
+            )
+            position = 0
+            for role, addresses in (
                 (ParticipantRole.FROM, (remote.sender,) if remote.sender else ()),
                 (ParticipantRole.TO, remote.to),
                 (ParticipantRole.CC, remote.cc),
                 (ParticipantRole.BCC, remote.bcc),
                 (ParticipantRole.REPLY_TO, remote.reply_to),
-            ]
-            position = 0
-            for role, addresses in roles:
+            ):
                 for address in addresses:
-                    participants.append(
-                        Participant(
-                            message=message,
-                            role=role,
-                            address=address.address[:254],
-                            name=address.name[:255],
-                            position=position,
-                            organization_id=organization_id,
-                        )
-                    )
+                    people.append((message_id, role, address, position))
                     position += 1
             attachments.extend(
-                Attachment(
-                    message=message,
-                    provider_attachment_id=a.provider_attachment_id[:1024],
-                    part_id=a.part_id[:64],
-                    filename=a.filename[:255],
-                    content_type=a.content_type[:255] or "application/octet-stream",
-                    size=a.size,
-                    content_id=a.content_id[:255],
-                    is_inline=a.is_inline,
-                    organization_id=organization_id,
-                )
+                {
+                    "organization_id": organization_id,
+                    "message_id": message_id,
+                    "provider_attachment_id": a.provider_attachment_id[:1024],
+                    "part_id": a.part_id[:64],
+                    "filename": a.filename[:255],
+                    "content_type": a.content_type[:255] or "application/octet-stream",
+                    "size": a.size,
+                    "content_id": a.content_id[:255],
+                    "is_inline": a.is_inline,
+                }
                 for a in remote.attachments
             )
-        Participant.objects.bulk_create(participants)
-        Attachment.objects.bulk_create(attachments)
+        rows = [
+            (message_id, role, address.address[:254], address.name[:255])
+            for message_id, role, address, _ in people
+        ]
+        plan = MatchPlan(
+            mailbox=self.mailbox, messages=new_messages, rows=rows, own=self.filter.own
+        )
+        insert_rows(
+            Participant,
+            [
+                {
+                    "organization_id": organization_id,
+                    "message_id": message_id,
+                    "role": role,
+                    "address": address,
+                    "name": name,
+                    "contact_id": plan.matches[address].contact_id,
+                    "account_id": plan.matches[address].account_id,
+                    "position": position,
+                }
+                for (message_id, role, address, name), (*_, position) in zip(
+                    rows, people, strict=True
+                )
+            ],
+        )
+        insert_rows(Attachment, attachments)
+        plan.link()
 
     # -- removal ---------------------------------------------------------------------------------
 

@@ -1,0 +1,149 @@
+"""Multi-row INSERTs for the sync's hot path, without building a model instance per row.
+
+``bulk_create`` constructs and prepares a model instance for every row; at thousands of messages
+a second that Python work costs more than the database's. ``insert_rows`` writes plain dicts
+keyed by field attname: every concrete column is written (missing keys take the field's default,
+``auto_now``/``auto_now_add`` fields the current time), values pass through the backend's
+adapters only where a column needs one (datetimes, JSON), and ``ON CONFLICT DO NOTHING`` plus
+``RETURNING`` work alike on PostgreSQL and SQLite. Callers set ``organization_id`` themselves:
+row-level security checks it on PostgreSQL.
+
+On PostgreSQL, batches go through ``COPY`` (psycopg formats rows in C; a multi-row VALUES with
+thousands of placeholders costs more to build client-side than the server takes to insert):
+into a per-session temporary staging table (PostgreSQL refuses COPY into a table under
+row-level security) that one ``INSERT … SELECT [… ON CONFLICT DO NOTHING] [RETURNING]`` empties,
+so the policy checks every row as it would any INSERT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+from django.db import connection, models
+from django.utils import timezone
+
+
+@cache
+def _columns(model: type[models.Model]) -> tuple[tuple[str, str, Any, str], ...]:
+    """(attname, column, default, kind) of every column an INSERT writes."""
+    columns: list[tuple[str, str, Any, str]] = []
+    for field in model._meta.concrete_fields:
+        if field.primary_key or getattr(field, "generated", False):
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            kind = "now"
+        elif isinstance(field, models.JSONField):
+            kind = "json"
+        elif isinstance(field, models.DateTimeField):
+            kind = "datetime"
+        else:
+            kind = ""
+        default = None if kind == "now" else field.get_default()
+        columns.append((field.attname, str(field.column), default, kind))
+    return tuple(columns)
+
+
+def _adapter(kind: str, model: type[models.Model], attname: str) -> Callable[[Any], Any] | None:
+    ops = connection.ops
+    if kind in ("datetime", "now"):
+        return ops.adapt_datetimefield_value
+    if kind == "json":
+        encoder = model._meta.get_field(attname).encoder  # type: ignore[union-attr]
+        return lambda value: ops.adapt_json_value(value, encoder)
+    return None
+
+
+def insert_rows(
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    *,
+    ignore_conflicts: bool = False,
+    returning: Sequence[str] = (),
+    in_order: bool = False,
+) -> list[tuple[Any, ...]]:
+    """INSERT ``rows`` in as few statements as the backend allows; returns the ``returning``
+    columns of the rows actually inserted (conflicting ones are skipped), in the order of
+    ``rows`` when ``in_order`` (a VALUES list then, never COPY)."""
+    if not rows:
+        return []
+    columns = _columns(model)
+    now = timezone.now()
+    name_defaults = [
+        (attname, now if kind == "now" else default) for attname, _, default, kind in columns
+    ]
+    adapted = [
+        (i, adapt)
+        for i, (attname, _, _, kind) in enumerate(columns)
+        if (adapt := _adapter(kind, model, attname)) is not None
+    ]
+    values = []
+    for row in rows:
+        get = row.get
+        line = [get(name, default) for name, default in name_defaults]
+        for i, adapt in adapted:
+            if line[i] is not None:
+                line[i] = adapt(line[i])
+        values.append(line)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    names_sql = ", ".join(quote(column) for _, column, _, _ in columns)
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    if returning:
+        by_name = {f.attname: str(f.column) for f in model._meta.concrete_fields}
+        tail += " RETURNING " + ", ".join(quote(by_name[name]) for name in returning)
+    if connection.vendor == "postgresql" and len(values) >= COPY_FROM_ROWS and not in_order:
+        return _copy_insert(model, names_sql, values, tail)
+    return _values_insert(table, names_sql, len(columns), values, tail, bool(returning))
+
+
+# Below this many rows a VALUES list is as cheap as COPY's extra statements.
+COPY_FROM_ROWS = 20
+
+
+def _values_insert(
+    table: str,
+    names_sql: str,
+    width: int,
+    values: list[list[Any]],
+    tail: str,
+    returns: bool,
+) -> list[tuple[Any, ...]]:
+    # Table and column names come from the model; every value is a query parameter.
+    head = f"INSERT INTO {table} ({names_sql}) VALUES "  # noqa: S608
+    placeholder = "(" + ", ".join(["%s"] * width) + ")"
+    limit = connection.features.max_query_params or 65535
+    per_statement = max(1, min(len(values), limit // width))
+    returned: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), per_statement):
+            chunk = values[start : start + per_statement]
+            sql = head + ", ".join([placeholder] * len(chunk)) + tail
+            cursor.execute(sql, [value for row in chunk for value in row])
+            if returns:
+                returned.extend(tuple(row) for row in cursor.fetchall())
+    return returned
+
+
+def _copy_insert(
+    model: type[models.Model], names_sql: str, values: list[list[Any]], tail: str
+) -> list[tuple[Any, ...]]:
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    with connection.cursor() as cursor:
+        # Created once per session (again after a rolled-back transaction); emptied by the
+        # INSERT below, and by every commit.
+        stage = quote(f"stage_{model._meta.db_table}")
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {names_sql} FROM {table} WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY {stage} ({names_sql}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+        cursor.execute(
+            f"WITH staged AS (DELETE FROM {stage} RETURNING {names_sql}) "  # noqa: S608
+            f"INSERT INTO {table} ({names_sql}) SELECT {names_sql} FROM staged{tail}"
+        )
+        return [tuple(row) for row in cursor.fetchall()] if "RETURNING" in tail else []
