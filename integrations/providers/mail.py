@@ -7,7 +7,7 @@ upserts, matching, cursor saving, locking, backoff.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -87,6 +87,31 @@ class FetchFailure:
 
 
 @dataclass(frozen=True)
+class FlagChange:
+    """Flags to set on one message at the provider; ``None`` leaves that flag alone.
+
+    ``archived`` True takes the message out of the inbox (Gmail: removes INBOX; Graph: moves it
+    to the Archive folder), False puts it back (adds INBOX; moves it to the Inbox).
+    """
+
+    provider_id: str
+    is_read: bool | None = None
+    is_starred: bool | None = None
+    archived: bool | None = None
+
+
+@dataclass(frozen=True)
+class FlagResult:
+    """What became of one FlagChange: written, refused for good (``permanent``), or neither
+    (a temporary failure: write it again later)."""
+
+    provider_id: str
+    written: bool
+    permanent: bool = False  # e.g. 404: the message is gone; never retry
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class ChangePage:
     """One page of changes in one cursor stream (``stream``: "" mailbox-wide, or a folder).
 
@@ -132,9 +157,11 @@ class ProviderThrottled(ProviderError):
 
 class MailDriver(Protocol):
     provider: str
-    streams: tuple[
-        str, ...
-    ]  # cursor streams, e.g. ("",) for Gmail, ("inbox", "sentitems", "archive")
+    # Cursor streams, e.g. ("",) for Gmail, ("inbox", "sentitems", "archive") for Graph.
+    streams: tuple[str, ...]
+    # Folder role of each folder-scoped stream (Graph): a removal there means the message left
+    # that folder (perhaps for another synced one), not that it was deleted.
+    stream_roles: Mapping[str, str]
 
     def folders(self) -> list[RemoteFolder]: ...
 
@@ -154,6 +181,11 @@ class MailDriver(Protocol):
     def fetch_attachment(
         self, *, provider_message_id: str, attachment: RemoteAttachment
     ) -> bytes: ...
+
+    def write_flags(self, changes: Sequence[FlagChange]) -> list[FlagResult]:
+        """One FlagResult per change, in order. Transient failures that outlast the retries
+        come back unwritten; raises InvalidGrant when the grant is gone."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -176,6 +208,8 @@ __all__ = [
     "CursorExpired",
     "DriverContext",
     "FetchFailure",
+    "FlagChange",
+    "FlagResult",
     "MailDriver",
     "ProviderThrottled",
     "RemoteAddress",

@@ -193,3 +193,52 @@ def test_sync_request_queues_one_run(
     with tenant_context(org_a.organization):
         run = sync_request(mailbox=mailbox, trigger=RunTrigger.MANUAL)
     assert queued == [(org_a.organization.pk, run.pk)]
+
+
+def test_a_graph_message_moved_between_synced_folders_keeps_its_record(
+    org_a: Tenant, providers: Providers
+) -> None:
+    """A move shows as a removal in the old folder's delta and an addition in the new one's:
+    the copy (and the message, its links and cached body with it) must survive either order,
+    while a message moved out of every synced folder is removed."""
+    mailbox = make_mailbox("microsoft", org_a, providers, count=20)
+    sync(org_a, mailbox)
+    sandbox = providers.sandbox.microsoft
+    inbox = [r for r in sandbox.messages(MICROSOFT_USER)["messages"] if r["folder"] == "inbox"]
+    rest = {r["immutableId"]: r["id"] for r in inbox[:3]}  # a move changes the REST id only
+    to_archive, round_trip, to_trash = (r["immutableId"] for r in inbox[:3])
+
+    def move(immutable_id: str, folder: str) -> None:
+        moved = sandbox.update_message(MICROSOFT_USER, rest[immutable_id], folder=folder)
+        rest[immutable_id] = moved["id"]
+
+    move(round_trip, "archive")
+    sync(org_a, mailbox)
+    with org_a.scope():
+        before = dict(
+            MessageCopy.objects.filter(mailbox=mailbox).values_list(
+                "provider_message_id", "message_id"
+            )
+        )
+
+    move(to_archive, "archive")  # Inbox → Archive
+    move(round_trip, "inbox")  # Archive → Inbox
+    move(to_trash, "deleteditems")  # out of every synced folder
+    run = sync(org_a, mailbox)
+
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert differences(expected("microsoft", providers), stored(org_a, mailbox)) == {}
+    with org_a.scope():
+        after = dict(
+            MessageCopy.objects.filter(mailbox=mailbox).values_list(
+                "provider_message_id", "message_id"
+            )
+        )
+        placed = {
+            c.provider_message_id: (c.in_inbox, c.is_archived)
+            for c in MessageCopy.objects.filter(mailbox=mailbox)
+        }
+    assert after[to_archive] == before[to_archive]
+    assert after[round_trip] == before[round_trip]
+    assert placed[to_archive] == (False, True) and placed[round_trip] == (True, False)
+    assert to_trash not in after

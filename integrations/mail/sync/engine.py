@@ -15,7 +15,7 @@ import logging
 import queue
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -115,6 +115,7 @@ class MailboxSyncer:
         self.mailbox: Mailbox = run.mailbox
         self.organization = self.mailbox.organization
         self.failed_messages = 0
+        self.stream_roles: Mapping[str, str] = {}
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -169,6 +170,7 @@ class MailboxSyncer:
 
     def _sync(self) -> None:
         driver = mailbox_driver(self.mailbox)
+        self.stream_roles = driver.stream_roles
         self.store = MailboxStore(self.mailbox, self.run)
         if not self.store.roles or self.run.full_resync:
             self._sync_folders(driver)
@@ -182,6 +184,11 @@ class MailboxSyncer:
             prefetch(cursors=self.mailbox.cursors, window=window)
         for stream in driver.streams:
             self._sync_stream(driver, stream, window)
+        if driver.stream_roles:
+            with tenant_atomic(self.organization):
+                self._check_lease()
+                self.run.deleted_count += self.store.sweep_unfiled()
+                SyncRun.objects.filter(pk=self.run.pk).update(deleted_count=self.run.deleted_count)
 
     def _retry_failed(self, driver: MailDriver) -> None:
         """Fetch the FAILED messages again; three failed tries make one PERMANENTLY_FAILED."""
@@ -293,7 +300,11 @@ class MailboxSyncer:
             self._check_lease()
             _commit_without_flush_wait()
             outcome = self.store.apply(
-                messages=messages, flags=page.flags, removed=page.removed, failures=failures
+                messages=messages,
+                flags=page.flags,
+                removed=page.removed,
+                failures=failures,
+                left_role=self.stream_roles.get(stream),
             )
             cursors = dict(
                 Mailbox.objects.filter(pk=self.mailbox.pk).values_list("cursors", flat=True).get()

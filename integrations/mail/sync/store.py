@@ -74,7 +74,12 @@ class MailboxStore:
         removed: Sequence[str] = (),
         failures: Sequence[FetchFailure] = (),
         retrying: bool = False,
+        left_role: str | None = None,
     ) -> PageOutcome:
+        """Store one page. ``removed`` ids are deleted from the mailbox, unless the page comes
+        from a folder-scoped stream (``left_role``: Graph's inbox, sent items or archive): then
+        they only left that folder, perhaps for another synced one later in the run, and
+        ``sweep_unfiled`` deletes what no synced folder holds once every stream was read."""
         outcome = PageOutcome()
         kept = []
         self.directions: dict[str, str] = {}
@@ -92,7 +97,10 @@ class MailboxStore:
         known = [m for m in kept if m.provider_id in existing]
         outcome.updated += self._update_copies(existing, known, flags)
         outcome.created += self._create(fresh)
-        outcome.deleted += self.remove(removed)
+        if left_role is None:
+            outcome.deleted += self.remove(removed)
+        else:
+            outcome.updated += self._leave_folder(removed, left_role)
         # Messages the blocklist or the internal-only rule skips are removed if already stored.
         kept_ids = {m.provider_id for m in kept}
         skipped_ids = [m.provider_id for m in messages if m.provider_id not in kept_ids]
@@ -134,6 +142,8 @@ class MailboxStore:
                 list(changed.values()),
                 ["folder_ids", "is_read", "is_starred", "in_inbox", "in_sent", "is_archived"],
             )
+            messages = Message.objects.filter(pk__in={c.message_id for c in changed.values()})
+            threads_recount(messages.values_list("thread_id", flat=True))
         return len(changed)
 
     def _set_flags(
@@ -268,7 +278,14 @@ class MailboxStore:
         organization_id = self.mailbox.organization_id
         ids = insert_rows(
             MailThread,
-            [{"organization_id": organization_id, "subject": new_threads[k]} for k in labels],
+            [
+                {
+                    "organization_id": organization_id,
+                    "subject": new_threads[k],
+                    "shared_inbox_id": self.mailbox.shared_inbox_id,
+                }
+                for k in labels
+            ],
             returning=("id",),
             in_order=True,
         )
@@ -402,6 +419,36 @@ class MailboxStore:
         plan.link()
 
     # -- removal ---------------------------------------------------------------------------------
+
+    def _leave_folder(self, provider_ids: Sequence[str], role: str) -> int:
+        """Take copies out of the folders with ``role``; a copy left in none stays (unfiled)
+        until ``sweep_unfiled``."""
+        folders = {provider_id for provider_id, r in self.roles.items() if r == role}
+        copies = self._existing_copies(provider_ids)
+        changed = [
+            copy
+            for copy in copies.values()
+            if self._set_flags(
+                copy,
+                [f for f in copy.folder_ids or () if f not in folders],
+                copy.is_read,
+                copy.is_starred,
+            )
+        ]
+        if changed:
+            MessageCopy.objects.bulk_update(
+                changed,
+                ["folder_ids", "is_read", "is_starred", "in_inbox", "in_sent", "is_archived"],
+            )
+            threads = Message.objects.filter(pk__in={c.message_id for c in changed})
+            threads_recount(threads.values_list("thread_id", flat=True))
+        return len(changed)
+
+    def sweep_unfiled(self) -> int:
+        """Delete the copies no synced folder holds any more (they left one this run and
+        arrived in no other): the message was deleted or moved out of what Liaison syncs."""
+        unfiled = MessageCopy.objects.filter(mailbox=self.mailbox, folder_ids=[])
+        return self.remove(list(unfiled.values_list("provider_message_id", flat=True)))
 
     def remove(self, provider_ids: Sequence[str]) -> int:
         """Copies gone from the mailbox; messages left without any copy disappear."""

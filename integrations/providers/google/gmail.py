@@ -7,10 +7,11 @@ cursor format and scope, ``gmail_batch`` for fetching and ``gmail_payload`` for 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
-from integrations.providers.google import gmail_calls
+from integrations.providers.google import gmail_calls, gmail_flags
 from integrations.providers.google.gmail_batch import fetch_batched
 from integrations.providers.google.gmail_changes import (
     decode_cursor,
@@ -23,6 +24,8 @@ from integrations.providers.mail import (
     ChangePage,
     DriverContext,
     FetchFailure,
+    FlagChange,
+    FlagResult,
     RemoteAttachment,
     RemoteFolder,
     RemoteMessage,
@@ -52,6 +55,7 @@ FETCH_POLICY = RetryPolicy(attempts=10)
 class GmailDriver:
     provider = "google"
     streams: tuple[str, ...] = ("",)
+    stream_roles: Mapping[str, str] = MappingProxyType({})  # history covers the whole mailbox
 
     def __init__(
         self,
@@ -121,6 +125,9 @@ class GmailDriver:
         )
         answer = self._execute(request, "messages.attachments.get")
         return b64url_bytes(str(answer.get("data") or ""))
+
+    def write_flags(self, changes: Sequence[FlagChange]) -> list[FlagResult]:
+        return gmail_flags.write_flags(self.messages, changes, self._execute)
 
 
 def build_driver(ctx: DriverContext) -> GmailDriver:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +25,8 @@ from integrations.providers.mail import (
     CursorExpired,
     DriverContext,
     FetchFailure,
+    FlagChange,
+    FlagResult,
     RemoteAttachment,
     RemoteFlags,
     RemoteFolder,
@@ -37,6 +40,7 @@ from integrations.providers.microsoft.graph import (
     GraphResult,
     path_segment,
 )
+from integrations.providers.microsoft.graph_mail_flags import write_flags
 from integrations.providers.microsoft.graph_mail_lists import (
     Listed,
     list_attachments,
@@ -44,6 +48,7 @@ from integrations.providers.microsoft.graph_mail_lists import (
 )
 from integrations.providers.microsoft.graph_mail_parse import (
     MESSAGE_SELECT,
+    WELL_KNOWN_ROLES,
     flags_of,
     is_complete,
     message_from_json,
@@ -98,6 +103,7 @@ def _raise_for(result: GraphResult, *, address: str, stream: str = "") -> None:
 class GraphMailDriver:
     provider = "microsoft"
     streams: tuple[str, ...] = ("inbox", "sentitems", "archive")
+    stream_roles: Mapping[str, str] = MappingProxyType({s: WELL_KNOWN_ROLES[s] for s in streams})
 
     def __init__(
         self,
@@ -290,6 +296,11 @@ class GraphMailDriver:
         if result.status == 404 or code in ("ErrorItemNotFound", "ErrorInvalidIdMalformed"):
             return FetchFailure(provider_id, f"{result.status} {code}", permanent=True)
         return FetchFailure(provider_id, f"{result.status} {code}")
+
+    # -- flags -----------------------------------------------------------------------------------
+
+    def write_flags(self, changes: Sequence[FlagChange]) -> list[FlagResult]:
+        return write_flags(self.client, self.mailbox, changes, self._check_access)
 
     # -- errors ----------------------------------------------------------------------------------
 
