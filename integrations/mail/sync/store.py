@@ -54,6 +54,13 @@ class MailboxStore:
         self.mailbox = mailbox
         self.run = run
         self.filter = MessageFilter(mailbox=mailbox)
+        # Only this mailbox's runs (one at a time) record failures: when it has none open, no
+        # page needs to resolve any.
+        self.failures_open = (
+            SyncFailure.objects.filter(mailbox=mailbox)
+            .exclude(status=FailureStatus.RESOLVED)
+            .exists()
+        )
         self.refresh_roles()
 
     def refresh_roles(self) -> None:
@@ -477,6 +484,7 @@ class MailboxStore:
             self.remove(gone)
         if not retryable:
             return 0
+        self.failures_open = True
         known = {
             f.provider_message_id: f
             for f in SyncFailure.objects.filter(
@@ -510,7 +518,7 @@ class MailboxStore:
         return len(retryable)
 
     def _resolve_failures(self, provider_ids: Sequence[str]) -> None:
-        if provider_ids:
+        if provider_ids and self.failures_open:
             SyncFailure.objects.filter(
                 mailbox=self.mailbox, provider_message_id__in=list(provider_ids)
             ).exclude(status=FailureStatus.RESOLVED).update(status=FailureStatus.RESOLVED)
