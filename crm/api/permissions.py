@@ -43,4 +43,20 @@ class IsOrganizationAdmin(IsOrganizationMember):
         return True
 
 
-__all__ = ["IsOrganizationAdmin", "IsOrganizationMember", "membership_for"]
+class MembersReadAdminsWrite(permissions.BasePermission):
+    """Members read (GET, HEAD, OPTIONS); owners and admins change."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        reads = request.method in permissions.SAFE_METHODS
+        checker = IsOrganizationMember() if reads else IsOrganizationAdmin()
+        allowed = checker.has_permission(request, view)
+        self.message = checker.message
+        return allowed
+
+
+__all__ = [
+    "IsOrganizationAdmin",
+    "IsOrganizationMember",
+    "MembersReadAdminsWrite",
+    "membership_for",
+]

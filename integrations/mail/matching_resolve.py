@@ -23,7 +23,13 @@ from integrations.mail.matching_addresses import (
     domain_of,
     is_free_mail_domain,
 )
-from integrations.mail.models import AddressRule, LinkSource, Participant, ThreadLink
+from integrations.mail.models import (
+    AddressRule,
+    LinkSource,
+    Participant,
+    ThreadLink,
+    ThreadLinkSuppression,
+)
 
 CLOSED_STAGES = (DealStage.WON, DealStage.LOST)
 # Ids per IN (...) list when a set can be large (relinking a whole domain).
@@ -242,7 +248,9 @@ def links_wanted(
 
 
 def links_create(wanted: dict[LinkKey, str], *, organization_id: int) -> int:
-    """Insert the links; those that exist already (in any source) are left as they are."""
+    """Insert the links; those that exist already (in any source) are left as they are, and
+    those someone removed by hand are not made again."""
+    wanted = links_unsuppressed(wanted)
     ThreadLink.objects.bulk_create(
         [
             ThreadLink(
@@ -256,6 +264,19 @@ def links_create(wanted: dict[LinkKey, str], *, organization_id: int) -> int:
         ignore_conflicts=True,
     )
     return len(wanted)
+
+
+def links_unsuppressed(wanted: dict[LinkKey, str]) -> dict[LinkKey, str]:
+    """``wanted`` without the links a person removed from its threads (one query)."""
+    if not wanted:
+        return wanted
+    suppressed = {
+        _link_key(*row)
+        for row in ThreadLinkSuppression.objects.filter(
+            thread_id__in={thread_id for thread_id, _, _ in wanted}
+        ).values_list("thread_id", "contact_id", "account_id", "deal_id")
+    }
+    return {key: source for key, source in wanted.items() if key not in suppressed}
 
 
 @dataclass

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.api.base import StrictSerializerMixin, TenantAPIView
 from crm.api.errors import NotFoundError
 from crm.api.pagination import PagePagination
-from crm.api.permissions import IsOrganizationAdmin, IsOrganizationMember
+from crm.api.permissions import MembersReadAdminsWrite
 from crm.selectors import EntityNotFound, entity_get
 from integrations.mail.blocklist import (
     blocklist_entries,
@@ -112,20 +109,10 @@ class BlocklistAddedSerializer(BlocklistEntrySerializer):
         read_only_fields = fields
 
 
-class _AdminWrites(BasePermission):
-    """Members read the blocklist; owners and admins change it."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        checker = IsOrganizationMember() if request.method == "GET" else IsOrganizationAdmin()
-        allowed = checker.has_permission(request, view)
-        self.message = checker.message
-        return allowed
-
-
 class BlocklistView(TenantAPIView):
     """The organization's blocklist: members read it, owners and admins change it."""
 
-    permission_classes = [_AdminWrites]
+    permission_classes = [MembersReadAdminsWrite]
     pagination_class = PagePagination
 
     @extend_schema(
@@ -174,7 +161,7 @@ class BlocklistView(TenantAPIView):
 class BlocklistEntryView(TenantAPIView):
     """One blocklist entry."""
 
-    permission_classes = [_AdminWrites]
+    permission_classes = [MembersReadAdminsWrite]
 
     @extend_schema(
         summary="Unblock an address or a domain (owners and admins)",

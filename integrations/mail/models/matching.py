@@ -15,10 +15,9 @@ class LinkSource(models.TextChoices):
     RULE = "rule", "Address rule"
 
 
-class ThreadLink(TenantOwned):
-    """A thread shown on a contact's, account's or deal's timeline (exactly one of them)."""
+class OneRecord(TenantOwned):
+    """A row about exactly one contact, account or deal (see ``one_record_per_thread``)."""
 
-    thread = models.ForeignKey(MailThread, on_delete=models.CASCADE, related_name="links")
     contact = models.ForeignKey(
         "crm.Contact", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
@@ -28,6 +27,38 @@ class ThreadLink(TenantOwned):
     deal = models.ForeignKey(
         "crm.Deal", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+
+    class Meta:
+        abstract = True
+
+
+def one_record_per_thread(*, check: str, unique: str) -> list[models.BaseConstraint]:
+    """Constraints of a ``OneRecord`` with a ``thread``: exactly one record set, one row per
+    thread and record. ``unique`` names the latter with ``{kind}`` (contact, account, deal)."""
+    return [
+        models.CheckConstraint(
+            condition=(
+                models.Q(contact__isnull=False, account__isnull=True, deal__isnull=True)
+                | models.Q(contact__isnull=True, account__isnull=False, deal__isnull=True)
+                | models.Q(contact__isnull=True, account__isnull=True, deal__isnull=False)
+            ),
+            name=check,
+        ),
+        *(
+            models.UniqueConstraint(
+                fields=["thread", kind],
+                condition=models.Q(**{f"{kind}__isnull": False}),
+                name=unique.format(kind=kind),
+            )
+            for kind in ("contact", "account", "deal")
+        ),
+    ]
+
+
+class ThreadLink(OneRecord):
+    """A thread shown on a contact's, account's or deal's timeline (exactly one of them)."""
+
+    thread = models.ForeignKey(MailThread, on_delete=models.CASCADE, related_name="links")
     source = models.CharField(max_length=10, choices=LinkSource.choices)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -35,31 +66,9 @@ class ThreadLink(TenantOwned):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    models.Q(contact__isnull=False, account__isnull=True, deal__isnull=True)
-                    | models.Q(contact__isnull=True, account__isnull=False, deal__isnull=True)
-                    | models.Q(contact__isnull=True, account__isnull=True, deal__isnull=False)
-                ),
-                name="thread_link_one_entity",
-            ),
-            models.UniqueConstraint(
-                fields=["thread", "contact"],
-                condition=models.Q(contact__isnull=False),
-                name="unique_thread_contact",
-            ),
-            models.UniqueConstraint(
-                fields=["thread", "account"],
-                condition=models.Q(account__isnull=False),
-                name="unique_thread_account",
-            ),
-            models.UniqueConstraint(
-                fields=["thread", "deal"],
-                condition=models.Q(deal__isnull=False),
-                name="unique_thread_deal",
-            ),
-        ]
+        constraints = one_record_per_thread(
+            check="thread_link_one_entity", unique="unique_thread_{kind}"
+        )
 
     def __str__(self) -> str:
         return f"Thread {self.thread_id} link ({self.source})"
