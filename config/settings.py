@@ -265,6 +265,8 @@ TOKEN_REFRESH_MARGIN_SECONDS = env.int("TOKEN_REFRESH_MARGIN_SECONDS", default=3
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Files kept by the default storage (e.g. mail attachments fetched on first use).
+MEDIA_ROOT = VAR_DIR / "media"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -338,4 +340,9 @@ CELERY_BEAT_SCHEDULE["renew-push-channels"] = {
     # Also starts push for mailboxes whose first sync finished since the last tick.
     "schedule": 600.0,
 }
-CELERY_IMPORTS = ["integrations.mail.tasks_push"]
+CELERY_BEAT_SCHEDULE["write-pending-mail-flags"] = {
+    "task": "integrations.mail.tasks_flags.flags_pending_flush",
+    # Read/star/archive changes no task is writing through any more (retries spent, reconnect).
+    "schedule": 300.0,
+}
+CELERY_IMPORTS = ["integrations.mail.tasks_push", "integrations.mail.tasks_flags"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 from crm.tenancy import TenantOwned
 
@@ -12,7 +14,11 @@ class SharedInbox(TenantOwned):
     """A team inbox that mailboxes and conversations belong to; one default per organization."""
 
     name = models.CharField(max_length=120)
-    color = models.CharField(max_length=7, default="#4F46E5")
+    color = models.CharField(
+        max_length=7,
+        default="#4F46E5",
+        validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}\Z", "Enter a colour as #RRGGBB.")],
+    )
     description = models.CharField(max_length=300, blank=True)
     is_default = models.BooleanField(default=False)
     assignees = models.ManyToManyField(
@@ -28,7 +34,13 @@ class SharedInbox(TenantOwned):
                 fields=["organization"],
                 condition=models.Q(is_default=True),
                 name="one_default_shared_inbox",
-            )
+            ),
+            models.UniqueConstraint(
+                models.F("organization"),
+                Lower("name"),
+                name="unique_shared_inbox_name",
+                violation_error_message="A shared inbox with this name exists already.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -122,6 +134,9 @@ class Mailbox(TenantOwned):
     push_channel_id = models.CharField(max_length=255, blank=True, db_index=True)
     push_secret = models.CharField(max_length=128, blank=True)
     push_expires_at = models.DateTimeField(null=True, blank=True)
+    # One worker at a time writes local read/star/archive changes through to the provider.
+    flags_lease_token = models.CharField(max_length=32, blank=True)
+    flags_lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

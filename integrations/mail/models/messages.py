@@ -3,10 +3,11 @@ and attachments."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from crm.tenancy import TenantOwned
-from integrations.mail.models.mailboxes import Mailbox
+from integrations.mail.models.mailboxes import Mailbox, SharedInbox
 
 
 class MailThread(TenantOwned):
@@ -16,6 +17,15 @@ class MailThread(TenantOwned):
     first_message_at = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
     message_count = models.PositiveIntegerField(default=0)
+    # The team inbox the conversation was routed to (its first mailbox's when null), and who
+    # of the team works it.
+    shared_inbox = models.ForeignKey(
+        SharedInbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="threads"
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -94,6 +104,12 @@ class MessageCopy(TenantOwned):
             models.Index(fields=["mailbox", "-received_at"], name="copy_mailbox_recent_idx"),
             # New messages find their thread through the provider's thread id.
             models.Index(fields=["mailbox", "provider_thread_id"], name="copy_provider_thread_idx"),
+            # The few copies with flag changes still to write through to the provider.
+            models.Index(
+                fields=["mailbox"],
+                condition=~models.Q(pending_flags={}),
+                name="copy_pending_flags_idx",
+            ),
         ]
 
     def __str__(self) -> str:

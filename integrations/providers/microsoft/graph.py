@@ -61,6 +61,7 @@ class GraphRequest:
     url: str
     method: str = "GET"
     headers: Mapping[str, str] = field(default_factory=dict)
+    body: Any = None  # JSON, for PATCH / POST
 
 
 @dataclass(frozen=True)
@@ -224,18 +225,23 @@ class GraphClient:
 
     # -- $batch ----------------------------------------------------------------------------------
 
-    def _post_batch(self, chunk: Sequence[GraphRequest]) -> dict[str, GraphResult]:
-        payload = {
-            "requests": [
-                {
-                    "id": item.id,
-                    "method": item.method,
-                    "url": self.relative(item.url),
-                    **({"headers": dict(item.headers)} if item.headers else {}),
-                }
-                for item in chunk
-            ]
+    def _batch_entry(self, item: GraphRequest) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "id": item.id,
+            "method": item.method,
+            "url": self.relative(item.url),
         }
+        headers = dict(item.headers)
+        if item.body is not None:
+            # $batch refuses a write whose body comes without its Content-Type.
+            headers.setdefault("Content-Type", "application/json")
+            entry["body"] = item.body
+        if headers:
+            entry["headers"] = headers
+        return entry
+
+    def _post_batch(self, chunk: Sequence[GraphRequest]) -> dict[str, GraphResult]:
+        payload = {"requests": [self._batch_entry(item) for item in chunk]}
         outer = self.send("/$batch", method="POST", body=payload, what="Graph $batch")
         outer.raise_for_error()
         responses = outer.body.get("responses") if isinstance(outer.body, dict) else None
