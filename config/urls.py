@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("crm.api.urls")),
     path("settings/connections/", include("integrations.connections.web_urls")),
     path("settings/mailboxes/", include("integrations.mail.web_urls")),
+    path("inbox/", include("integrations.mail.web_inbox_urls")),
     path("", include("crm.urls")),
 ]
 

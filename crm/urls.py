@@ -5,7 +5,6 @@ from crm.web.records import record_urls
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("inbox/", views.inbox, name="inbox"),
     path("calendar/", views.calendar, name="calendar"),
     path("documents/", views.documents, name="documents"),
     *(route for resource in resources.RESOURCES for route in record_urls(resource)),

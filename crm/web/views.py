@@ -1,4 +1,4 @@
-"""The overview page and the sections whose features arrive with mailbox sync."""
+"""The overview page and the sections whose features arrive later (calendar, documents)."""
 
 from __future__ import annotations
 
@@ -29,11 +29,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _coming_later(request: HttpRequest, section: str) -> HttpResponse:
     return render(request, f"crm/sections/{section}.html", {"nav": section})
-
-
-@member_required
-def inbox(request: HttpRequest) -> HttpResponse:
-    return _coming_later(request, "inbox")
 
 
 @member_required

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from integrations.mail import web_sync
 
@@ -10,5 +10,4 @@ urlpatterns = [
     path("<int:pk>/sync/", web_sync.mailbox_sync, name="mailbox-sync-web"),
     path("<int:pk>/retry/", web_sync.mailbox_retry, name="mailbox-retry-web"),
     path("<int:pk>/disconnect/", web_sync.mailbox_disconnect, name="mailbox-disconnect-web"),
-    path("messages/", include("integrations.mail.web_reading")),
 ]

@@ -145,7 +145,7 @@ def test_hostile_html_runs_no_script_and_loads_nothing_remote_in_the_browser(
     page.click("button[type=submit]")
     expect(page.locator(".org-switcher__name")).to_have_text("Alpha Sales")
 
-    page.goto(f"{base}/settings/mailboxes/messages/{message.pk}/")
+    page.goto(f"{base}/inbox/messages/{message.pk}/")
     frame_element = page.locator("iframe.message-body__frame")
     expect(frame_element).to_have_attribute(
         "sandbox", "allow-popups allow-popups-to-escape-sandbox"
@@ -171,7 +171,7 @@ def test_hostile_html_runs_no_script_and_loads_nothing_remote_in_the_browser(
 
     page.click("button:has-text('Show images')")
     expect(page.locator("iframe.message-body__frame")).to_have_attribute(
-        "src", f"/settings/mailboxes/messages/{message.pk}/body/?images=1"
+        "src", f"/inbox/messages/{message.pk}/body/?images=1"
     )
     shown = page.frame_locator("iframe.message-body__frame")
     expect(shown.locator("text=Dear customer")).to_be_visible()
@@ -183,5 +183,5 @@ def test_hostile_html_runs_no_script_and_loads_nothing_remote_in_the_browser(
     # Only the remote <img> was asked for; no CSS, font, frame, form, refresh or media.
     assert sorted(set(remote)) == [f"{REMOTE}/pixel.gif"]
     assert dialogs == [] and page.evaluate("() => window.__pwned") is None
-    assert page.url == f"{base}/settings/mailboxes/messages/{message.pk}/"
+    assert page.url == f"{base}/inbox/messages/{message.pk}/"
     assert (tmp_path / f"{provider}-blocked.png").stat().st_size > 0

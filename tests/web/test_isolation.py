@@ -17,6 +17,7 @@ from crm import services
 from crm.models import Account, Contact, Deal, Invitation, Membership, Task
 from crm.tenancy import all_tenants
 from crm.urls import urlpatterns
+from integrations.mail import web_inbox_urls
 from tests.conftest import Tenant
 from tests.factories import (
     AccountDomainFactory,
@@ -26,6 +27,7 @@ from tests.factories import (
     DealFactory,
     TaskFactory,
 )
+from tests.web.inbox_support import THREAD_ROUTES, marked_thread
 
 MARKER = "alpha-secret"
 
@@ -41,6 +43,8 @@ OBJECT_ROUTES = {
     "member_remove": "membership",
     "invitation_revoke": "invitation",
     "token_revoke": "token",
+    # The Inbox's thread view and its actions (integrations/mail/web_inbox_urls.py).
+    **dict.fromkeys(THREAD_ROUTES, "thread"),
 }
 # Pages without an id: Charlie may open them, and they must never show A's data.
 PAGES = [
@@ -67,6 +71,7 @@ SEPARATE = {
     "organization_switch": "test_switching_to_an_organization_you_are_not_in_is_a_404",
     "member_invite": "test_invitations_are_created_in_the_current_organization_only",
     "invitation_accept": "the key is the credential: tests/web/test_invitations.py",
+    "inbox_bulk": "tests/web/test_inbox_pages.py (bulk actions on another organization's ids)",
 }
 
 
@@ -87,6 +92,7 @@ def alpha(org_a: Tenant, org_b: Tenant) -> dict[str, Any]:
             user=org_a.owner, description=f"{MARKER} token", scopes=["read"]
         ).token
     membership = Membership.objects.get(user=org_a.member, organization=org_a.organization)
+    thread = marked_thread(org_a, MARKER)
     return {
         "account": account,
         "contact": contact,
@@ -95,11 +101,13 @@ def alpha(org_a: Tenant, org_b: Tenant) -> dict[str, Any]:
         "invitation": invitation,
         "token": token,
         "membership": membership,
+        "thread": thread,
     }
 
 
 def test_every_web_route_has_isolation_coverage() -> None:
-    names = {p.name or p.pattern.describe() for p in urlpatterns if isinstance(p, URLPattern)}
+    routes = [*urlpatterns, *web_inbox_urls.urlpatterns]
+    names = {p.name or p.pattern.describe() for p in routes if isinstance(p, URLPattern)}
 
     missing = names - set(OBJECT_ROUTES) - set(PAGES) - set(SEPARATE)
 
