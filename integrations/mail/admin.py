@@ -135,22 +135,22 @@ class SharedInboxAdmin(TenantAdmin):
     inlines = [SharedInboxAssigneeInline]
 
 
-class ParticipantInline(TenantInline):
+class ReadOnlyInline(TenantInline):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields
+
+
+class ParticipantInline(ReadOnlyInline):
     model = Participant
     fields = ["role", "address", "name", "contact", "account"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
-class AttachmentInline(TenantInline):
+class AttachmentInline(ReadOnlyInline):
     model = Attachment
     fields = ["filename", "content_type", "size", "is_inline", "content_id"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Message)

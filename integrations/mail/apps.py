@@ -11,6 +11,10 @@ class MailConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        for module in ("integrations.mail.receivers", "integrations.mail.signals"):
+        for module in (
+            "integrations.mail.receivers",
+            "integrations.mail.signals",
+            "integrations.mail.inbox_rows",
+        ):
             if importlib.util.find_spec(module) is not None:
                 importlib.import_module(module)

@@ -1,4 +1,4 @@
-"""Thread bookkeeping shared by the sync store and the blocklist purge."""
+"""Thread bookkeeping shared by the sync store, the blocklist purge and the flag toggles."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Max, Min
 
+from integrations.mail.inbox_rows import inbox_rows_refresh
 from integrations.mail.models import MailThread, Message
 
 
 def threads_recount(thread_ids: Iterable[int]) -> set[int]:
-    """Recount threads (one grouped read, one write); threads left empty go. Returns the rest."""
+    """Recount threads after their copies changed: their aggregates (one grouped read, one
+    write), their inbox rows and folder counters; threads left empty go. Returns the rest."""
     ids = set(thread_ids)
     if not ids:
         return set()
+    # Before the empty threads go: their rows leave the counters too.
+    inbox_rows_refresh(ids)
     rows = list(
         Message.objects.filter(thread_id__in=list(ids))
         .order_by()

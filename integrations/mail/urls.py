@@ -6,4 +6,8 @@ urlpatterns = [
     path("", include("integrations.mail.api.sync_urls")),
     path("", include("integrations.mail.api.matching_urls")),
     path("", include("integrations.mail.api.webhook_urls")),
+    path("", include("integrations.mail.api.flags_urls")),
+    path("", include("integrations.mail.api.inboxes_urls")),
+    path("", include("integrations.mail.api.reading_urls")),
+    path("", include("integrations.mail.api.inbox_urls")),
 ]

@@ -1,3 +1,5 @@
+from integrations.mail.models.inbox import FolderCount, InboxFolder, MailboxThread
+from integrations.mail.models.links import ThreadLinkSuppression, ThreadTask
 from integrations.mail.models.mailboxes import (
     ContactCreation,
     FolderRole,
@@ -29,12 +31,15 @@ __all__ = [
     "ContactCreation",
     "Direction",
     "FailureStatus",
+    "FolderCount",
     "FolderRole",
+    "InboxFolder",
     "LinkSource",
     "MailFolder",
     "MailThread",
     "Mailbox",
     "MailboxKind",
+    "MailboxThread",
     "Message",
     "MessageCopy",
     "Participant",
@@ -47,6 +52,8 @@ __all__ = [
     "SyncRun",
     "SyncState",
     "ThreadLink",
+    "ThreadLinkSuppression",
+    "ThreadTask",
     "Timeframe",
     "Visibility",
 ]

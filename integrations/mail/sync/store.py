@@ -464,13 +464,12 @@ class MailboxStore:
         copies = MessageCopy.objects.filter(
             mailbox=self.mailbox, provider_message_id__in=list(provider_ids)
         )
-        message_ids = set(copies.values_list("message_id", flat=True))
+        # Every thread that lost a copy is recounted, not only those that lost a message.
+        held = dict(copies.values_list("message_id", "message__thread_id"))
         deleted, _ = copies.delete()
-        if message_ids:
-            orphans = Message.objects.filter(pk__in=message_ids, copies__isnull=True)
-            thread_ids = set(orphans.values_list("thread_id", flat=True))
-            orphans.delete()
-            threads_recount(thread_ids)
+        if held:
+            Message.objects.filter(pk__in=list(held), copies__isnull=True).delete()
+            threads_recount(set(held.values()))
         return deleted
 
     # -- threads ---------------------------------------------------------------------------------
