@@ -11,28 +11,23 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, reverse
 
-from crm.models import Role, User
+from crm.models import User
 from integrations.mail import web_matching
 from integrations.mail.matching import match_messages
 from integrations.mail.models import BlocklistEntry, Mailbox, Message
 from integrations.mail.selectors_threads import threads_for_entity
 from tests.conftest import Tenant
 from tests.factories import (
-    AccountDomainFactory,
-    AccountFactory,
-    ContactEmailFactory,
     ContactFactory,
-    DealFactory,
-    MembershipFactory,
-    UserFactory,
 )
+from tests.mail.conftest import TEAM_SNIPPET, TEAM_SUBJECT, ada_team_mail
 from tests.mail.factories import ConnectionFactory, MailboxFactory, mail_message
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "emails-list"}
-SUBJECT = "Renewal terms for 2027"
-SNIPPET = "We can do 12% off if you sign by Friday."
+SUBJECT = TEAM_SUBJECT
+SNIPPET = TEAM_SNIPPET
 
 
 def _client(user: User) -> Client:
@@ -42,33 +37,9 @@ def _client(user: User) -> Client:
 
 
 @pytest.fixture
-def erin(org_a: Tenant) -> User:
-    """Another plain member of A: neither the mailbox's owner nor an admin."""
-    user = UserFactory(email="erin@alpha.test")
-    MembershipFactory(user=user, organization=org_a.organization, role=Role.MEMBER)
-    return user
-
-
-@pytest.fixture
 def ada_mail(org_a: Tenant) -> dict[str, Any]:
     """Bob's mailbox holds a thread with Ada (contact of Acme, on an open deal)."""
-    with org_a.scope():
-        acme = AccountFactory(name="Acme")
-        AccountDomainFactory(account=acme, domain="acme.test")
-        ada = ContactFactory(first_name="Ada", last_name="Lovelace", account=acme)
-        ContactEmailFactory(contact=ada, email="ada@acme.test")
-        deal = DealFactory(name="Acme renewal", account=acme)
-        deal.contacts.add(ada, through_defaults={"organization": org_a.organization})
-        box = MailboxFactory(connection=ConnectionFactory(user=org_a.member))
-        message = mail_message(
-            box,
-            sender=(box.address, "Bob"),
-            to=[("ada@acme.test", "Ada Lovelace")],
-            subject=SUBJECT,
-            snippet=SNIPPET,
-        )
-        match_messages(mailbox=box, messages=[message])
-    return {"mailbox": box, "contact": ada, "account": acme, "deal": deal, "message": message}
+    return vars(ada_team_mail(org_a))
 
 
 def _set_visibility(org_a: Tenant, mailbox: Mailbox, visibility: str) -> None:

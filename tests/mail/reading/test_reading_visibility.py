@@ -10,10 +10,10 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from crm.models import Role, User
+from crm.models import User
 from integrations.mail.models import Attachment, Mailbox, MessageCopy, ThreadLink, ThreadTask
 from tests.conftest import Tenant, token_client
-from tests.factories import ContactFactory, MembershipFactory, TaskFactory, UserFactory
+from tests.factories import ContactFactory, TaskFactory
 from tests.mail.factories import ConnectionFactory, MailboxFactory, mail_message
 
 pytestmark = pytest.mark.django_db
@@ -21,14 +21,6 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1/integrations"
 SUBJECT = "Renewal terms for 2027"
 BODY = "<p>We can do <b>12% off</b> if you sign by Friday.</p>"
-
-
-@pytest.fixture
-def erin(org_a: Tenant) -> User:
-    """A plain member of A: neither the mailbox's owner nor an admin."""
-    user = UserFactory(email="erin@alpha.test")
-    MembershipFactory(user=user, organization=org_a.organization, role=Role.MEMBER)
-    return user
 
 
 @pytest.fixture
