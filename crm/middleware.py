@@ -9,7 +9,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from crm.models import Membership
-from crm.tenancy import all_tenants, tenant_context
+from crm.tenancy import all_tenants, tenant_context, transaction_tenant
 
 SESSION_ORGANIZATION_KEY = "organization_id"
 ADMIN_PREFIX = "/admin/"
@@ -42,11 +42,16 @@ class TenantMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with ExitStack() as scope:
+            # When the request's transaction is its own, the organization setting ends with it:
+            # set once, never restored (the API view's, set later, neither).
+            owned = not transaction.get_connection().in_atomic_block
+            request.tenant_transaction = owned  # type: ignore[attr-defined]
             scope.enter_context(transaction.atomic())
             membership = current_membership(request) if request.user.is_authenticated else None
             request.membership = membership  # type: ignore[attr-defined]
             request.organization = membership.organization if membership else None  # type: ignore[attr-defined]
-            scope.enter_context(tenant_context(request.organization))  # type: ignore[attr-defined]
+            tenant = transaction_tenant if owned else tenant_context
+            scope.enter_context(tenant(request.organization))  # type: ignore[attr-defined]
             if request.user.is_superuser and request.path.startswith(ADMIN_PREFIX):
                 scope.enter_context(all_tenants())
             response = self.get_response(request)

@@ -93,6 +93,22 @@ def tenant_context(organization: Organization | None) -> Iterator[None]:
 
 
 @contextmanager
+def transaction_tenant(organization: Organization | None) -> Iterator[None]:
+    """``tenant_context`` for a block its transaction ends right after (a web request's, in the
+    transaction the request opened): the setting is ``SET LOCAL`` and goes with the transaction,
+    so it is set (one query) and not restored; only the context variable is."""
+    connection = connections["default"]
+    if _is_postgres() and not connection.in_atomic_block:
+        raise RuntimeError("transaction_tenant needs the transaction it lives in.")
+    token = _current_organization.set(organization)
+    _db_set(ORGANIZATION_SETTING, str(organization.pk) if organization else "")
+    try:
+        yield
+    finally:
+        _current_organization.reset(token)
+
+
+@contextmanager
 def tenant_atomic(organization: Organization) -> Iterator[None]:
     """A transaction that runs as ``organization``: the unit of work for tasks that commit often."""
     with transaction.atomic(), tenant_context(organization):

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from crm.models import ApiToken, User
+from crm.models import ApiToken, Membership, User
 from crm.models.tenants import hash_secret
+from crm.selectors import membership_for
 from crm.tenancy import all_tenants
 
 LAST_USED_PRECISION = timedelta(minutes=1)
+MEMBERSHIP_FIELDS = ["id", "user_id", "organization_id", "role", "created_at"]
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -42,11 +45,17 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
 
 def token_by_secret(secret: str) -> ApiToken | None:
-    """The token whose hash matches, whatever its organization (lookup precedes tenancy)."""
+    """The token whose hash matches, whatever its organization (lookup precedes tenancy), read
+    with its user, its organization and the user's membership there in one query."""
     with all_tenants():
+        own = FilteredRelation(
+            "user__memberships", condition=Q(user__memberships__organization=F("organization"))
+        )
         token = (
             ApiToken.objects.unscoped()
             .select_related("user", "organization")
+            .annotate(own=own)
+            .annotate(**{f"membership_{name}": F(f"own__{name}") for name in MEMBERSHIP_FIELDS})
             .filter(key_hash=hash_secret(secret))
             .first()
         )
@@ -55,7 +64,21 @@ def token_by_secret(secret: str) -> ApiToken | None:
             if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
                 ApiToken.objects.unscoped().filter(pk=token.pk).update(last_used_at=now)
                 token.last_used_at = now
+    if token is not None:
+        values = [getattr(token, f"membership_{name}") for name in MEMBERSHIP_FIELDS]
+        membership = None
+        if values[0] is not None:
+            membership = Membership.from_db("default", MEMBERSHIP_FIELDS, values)
+            membership.user, membership.organization = token.user, token.organization
+        token._membership = membership
     return token
+
+
+def token_membership(token: ApiToken) -> Membership | None:
+    """The membership a token acts as: its user's in its organization (None: no longer one)."""
+    if hasattr(token, "_membership"):
+        return cast(Membership | None, token._membership)
+    return membership_for(user=token.user, organization=token.organization)
 
 
 class SessionAuthentication(authentication.SessionAuthentication):

@@ -13,10 +13,10 @@ from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from crm.api.authentication import token_membership
 from crm.api.errors import NotFoundError
 from crm.models import ApiToken, Membership, Organization, User
-from crm.selectors import membership_for
-from crm.tenancy import tenant_context
+from crm.tenancy import tenant_context, transaction_tenant
 
 
 def acting_user(request: Request) -> User:
@@ -32,7 +32,7 @@ def acting_membership(request: Request) -> Membership:
 def api_membership(request: Request) -> Membership | None:
     """The membership the request acts as: the token's organization, or the session's."""
     if isinstance(request.auth, ApiToken):
-        return membership_for(user=request.user, organization=request.auth.organization)
+        return token_membership(request.auth)
     return getattr(request._request, "membership", None)
 
 
@@ -50,7 +50,9 @@ class TenantViewMixin:
         request._request.membership = membership  # type: ignore[attr-defined]
         organization: Organization | None = membership.organization if membership else None
         request._request.organization = organization  # type: ignore[attr-defined]
-        self._tenant_scope.enter_context(tenant_context(organization))
+        owned = getattr(request._request, "tenant_transaction", False)
+        tenant = transaction_tenant if owned else tenant_context
+        self._tenant_scope.enter_context(tenant(organization))
 
 
 class TenantAPIView(TenantViewMixin, APIView):

@@ -35,7 +35,7 @@ from integrations.mail.inbox_rows import conversations_combined
 from integrations.mail.models import InboxFolder, MailboxThread
 from integrations.mail.models.inbox import FOLDER_CONDITIONS, TEAM_SCOPE
 from integrations.mail.selectors_inbox_messages import message_page
-from integrations.mail.selectors_inbox_rows import ConversationRow, conversation_rows
+from integrations.mail.selectors_inbox_rows import ConversationRow, conversation_rows, with_snippet
 from integrations.mail.selectors_inbox_scope import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -161,7 +161,7 @@ def _rows_of(scope: InboxScope, thread_ids: list[int]) -> list[MailboxThread]:
     else:
         scope_id = TEAM_SCOPE if scope.team else scope.own_rows[0]
         stored = MailboxThread.objects.filter(scope=scope_id, thread_id__in=thread_ids)
-        rows = {row.thread_id: row for row in stored}
+        rows = {row.thread_id: row for row in with_snippet(stored)}
     return [rows[thread_id] for thread_id in thread_ids if thread_id in rows]
 
 
@@ -177,7 +177,7 @@ def _page_rows(
     (scope_id,) = [TEAM_SCOPE] if scope.team else scope.own_rows
     page = branches[0].order_by(*order).values("thread_id")[offset : offset + limit]
     stored = MailboxThread.objects.filter(scope=scope_id, thread_id__in=page)
-    return list(stored.order_by(*order))
+    return list(with_snippet(stored).order_by(*order))
 
 
 # -- entry points --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from integrations.mail.models import (
     MailboxThread,
@@ -198,6 +198,12 @@ def _levels_and_snippets(
     return best, {thread_id: snippet for thread_id, (_, _, snippet) in newest.items()}
 
 
+def with_snippet(rows: QuerySet[MailboxThread]) -> QuerySet[MailboxThread]:
+    """Stored rows read with their newest message's snippet (``latest_snippet``), which
+    ``conversation_rows`` then need not read apart."""
+    return rows.annotate(latest_snippet=F("latest_message__snippet"))
+
+
 def conversation_rows(
     rows: Sequence[MailboxThread], *, levels: dict[int, int], every_mailbox: bool = False
 ) -> list[ConversationRow]:
@@ -225,8 +231,15 @@ def conversation_rows(
     if min(levels.values()) >= FULL:
         # Everything in scope reads in full: each row's newest message gives the snippet.
         best = dict.fromkeys(thread_ids, FULL)
-        newest = Message.objects.filter(pk__in=[row.latest_message_id for row in rows])
-        by_message = dict(newest.values_list("pk", "snippet"))
+        by_message = {
+            row.latest_message_id: row.latest_snippet or ""
+            for row in rows
+            if hasattr(row, "latest_snippet")
+        }
+        missing = [row.latest_message_id for row in rows if row.latest_message_id not in by_message]
+        if missing:
+            newest = Message.objects.filter(pk__in=missing)
+            by_message |= dict(newest.values_list("pk", "snippet"))
         snippets = {row.thread_id: by_message.get(row.latest_message_id, "") for row in rows}
     else:
         best, snippets = _levels_and_snippets(thread_ids, levels)

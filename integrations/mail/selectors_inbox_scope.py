@@ -10,7 +10,8 @@ from typing import Any
 from django.db.models import BigIntegerField, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from crm.models import Account, Contact, Deal, User
+from crm.models import Account, Contact, Deal, Membership, Role, User
+from crm.tenancy import current_organization
 from integrations.mail.models import (
     FolderCount,
     InboxFolder,
@@ -21,7 +22,7 @@ from integrations.mail.models import (
 )
 from integrations.mail.search import SearchQuery, ids_in, search_hits, search_ids
 from integrations.mail.selectors_inbox_rows import ConversationRow, MessageRow
-from integrations.mail.visibility import FULL, HIDDEN, METADATA, SUBJECT, VisibilityRules
+from integrations.mail.visibility import FULL, HIDDEN, METADATA, SUBJECT
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -104,11 +105,16 @@ class InboxScope:
 
     @classmethod
     def for_user(cls, user: User, mailbox_id: int | None = None) -> InboxScope:
-        rules = VisibilityRules.for_user(user)
-        rows = list(Mailbox.objects.values_list("pk", "visibility", "owner_id"))
+        # One query: the mailboxes, each with whether the person is an owner or admin of the
+        # organization (who sees everything, as ``VisibilityRules.everything`` says).
+        admin = Membership.objects.filter(
+            user=user, organization=current_organization(), role__in=[Role.OWNER, Role.ADMIN]
+        )
+        mailboxes = Mailbox.objects.annotate(admin=Exists(admin)).order_by()
+        rows = list(mailboxes.values_list("pk", "visibility", "owner_id", "admin"))
         seen: dict[int, MailboxAccess] = {}
-        for pk, visibility, owner_id in rows:
-            level = FULL if rules.everything or owner_id == user.pk else LEVELS[visibility]
+        for pk, visibility, owner_id, everything in rows:
+            level = FULL if everything or owner_id == user.pk else LEVELS[visibility]
             if level > HIDDEN:
                 seen[pk] = MailboxAccess(pk, level, visibility == Visibility.PRIVATE)
         if mailbox_id is None:

@@ -3,8 +3,10 @@ conversations and messages): camelCase, like the other e-mail endpoints of seed 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from crm.api.base import StrictSerializerMixin
@@ -14,6 +16,15 @@ from integrations.mail.api.sync_serializers import _enum_field
 from integrations.mail.models import Direction, InboxFolder, Visibility
 from integrations.mail.search import MAX_QUERY_LENGTH
 from integrations.mail.selectors_inbox import InboxView
+from integrations.mail.selectors_inbox_rows import (
+    ConversationRow,
+    InboxRef,
+    LinkedEntity,
+    MessageRow,
+    Person,
+    Ref,
+    UserRef,
+)
 
 InboxFolderField = _enum_field("InboxFolder", InboxFolder.choices)
 InboxViewField = _enum_field("InboxView", [(v, v) for v in InboxView.ALL])
@@ -175,3 +186,77 @@ class FolderCountsSerializer(serializers.Serializer):
     archive = FolderTotalsSerializer()
     starred = FolderTotalsSerializer()
     all = FolderTotalsSerializer()
+
+
+# -- the page as plain data ----------------------------------------------------------------------
+# The list is the hot path: its rows are built as dicts here, in exactly the shapes the
+# serializers above declare (they stay the schema; tests compare both renderings).
+
+
+def _when(value: datetime) -> str:
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _ref(ref: Ref | None) -> dict[str, Any] | None:
+    return None if ref is None else {"id": ref.id, "name": ref.name}
+
+
+def _person(person: Person | None) -> dict[str, Any] | None:
+    if person is None:
+        return None
+    return {
+        "address": person.address,
+        "name": person.name,
+        "contact": _ref(person.contact),
+        "account": _ref(person.account),
+    }
+
+
+def _linked(entity: LinkedEntity) -> dict[str, Any]:
+    return {"entityType": entity.type, "entityId": entity.id, "name": entity.name}
+
+
+def _inbox(inbox: InboxRef | None) -> dict[str, Any] | None:
+    return None if inbox is None else {"id": inbox.id, "name": inbox.name, "color": inbox.color}
+
+
+def _user(user: UserRef | None) -> dict[str, Any] | None:
+    return None if user is None else {"id": user.id, "email": user.email, "name": user.name}
+
+
+def conversation_data(row: ConversationRow) -> dict[str, Any]:
+    """``ConversationSerializer(row).data`` as a plain dict."""
+    return {
+        "id": row.id,
+        "subject": row.subject,
+        "snippet": row.snippet,
+        "participants": [_person(person) for person in row.participants],
+        "lastMessageAt": _when(row.last_message_at),
+        "messageCount": row.message_count,
+        "unread": row.unread,
+        "starred": row.starred,
+        "hasAttachments": row.has_attachments,
+        "linked": [_linked(entity) for entity in row.linked],
+        "visibility": str(row.visibility),
+        "sharedInbox": _inbox(row.shared_inbox),
+        "assignedTo": _user(row.assigned_to),
+    }
+
+
+def message_data(row: MessageRow) -> dict[str, Any]:
+    """``InboxMessageSerializer(row).data`` as a plain dict."""
+    return {
+        "id": row.id,
+        "threadId": row.thread_id,
+        "subject": row.subject,
+        "snippet": row.snippet,
+        "from": _person(row.sender),
+        "to": [_person(person) for person in row.to],
+        "sentAt": _when(row.sent_at),
+        "direction": str(row.direction),
+        "unread": row.unread,
+        "starred": row.starred,
+        "hasAttachments": row.has_attachments,
+        "visibility": str(row.visibility),
+    }
