@@ -79,7 +79,9 @@ class _Pending:
 
     def flush(self) -> None:
         self.sent = True
-        for organization_id in sorted(self.organization_ids):
+        # The organization itself may have been deleted in the same transaction.
+        alive = Organization.objects.filter(pk__in=self.organization_ids).order_by("pk")
+        for organization_id in alive.values_list("pk", flat=True):
             search_index_task.delay(organization_id)
 
 
