@@ -345,4 +345,13 @@ CELERY_BEAT_SCHEDULE["write-pending-mail-flags"] = {
     # Read/star/archive changes no task is writing through any more (retries spent, reconnect).
     "schedule": 300.0,
 }
-CELERY_IMPORTS = ["integrations.mail.tasks_push", "integrations.mail.tasks_flags"]
+CELERY_BEAT_SCHEDULE["index-pending-mail-search"] = {
+    "task": "integrations.mail.search_index.search_index_pending_drain",
+    # Mail stored for search whose indexing task was lost (broker outage, worker crash).
+    "schedule": 60.0,
+}
+CELERY_IMPORTS = [
+    "integrations.mail.tasks_push",
+    "integrations.mail.tasks_flags",
+    "integrations.mail.search_index",
+]

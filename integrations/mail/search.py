@@ -9,7 +9,7 @@ searched as a word. ``search_hits(query, field=..., mailbox_ids=...)`` is what i
 
 - PostgreSQL: one ``to_tsquery`` over the ``mail_search`` index (migration 0008: subject weighted
   A, sender B, recipients C, body D), words matched as prefixes (``meet`` finds "meetings"),
-  phrases in order;
+  phrases in order; mail still queued for the index (``search_index``) is indexed first;
 - SQLite (and PostgreSQL for operators alone): conditions on the messages, words as
   case-insensitive containment in subject, text body, snippet and participants.
 
@@ -32,6 +32,7 @@ from django.db.models.expressions import RawSQL
 
 from crm.tenancy import current_organization
 from integrations.mail.models import Message, MessageCopy, Participant, ParticipantRole
+from integrations.mail.search_index import search_index_now
 from integrations.mail.visibility import FULL, METADATA, SUBJECT
 
 MAX_QUERY_LENGTH = 500
@@ -154,12 +155,15 @@ def search_hits(query: SearchQuery, *, field: str, mailbox_ids: Sequence[int] | 
             held = MessageCopy.objects.filter(message=OuterRef("pk"), mailbox_id__in=mailbox_ids)
             messages = messages.filter(Exists(held))
         return messages.values_list("thread_id" if field == "thread_id" else "pk", flat=True)
+    organization_id = current_organization().pk
+    # Mail stored since the last drain is indexed first: the index is never behind a reader.
+    search_index_now(organization_id)
     # Fixed SQL text; the column comes from _HIT_COLUMNS, every value is a parameter.
     sql = (
         f"SELECT DISTINCT {_HIT_COLUMNS[field]} FROM mail_search s "  # noqa: S608
         "WHERE s.organization_id = %s AND (s.text_doc || s.people_doc) @@ to_tsquery('simple', %s)"
     )
-    params: list[Any] = [current_organization().pk, tsquery]
+    params: list[Any] = [organization_id, tsquery]
     if query.has_attachment:
         sql += " AND s.has_attachments"
     if query.before:

@@ -24,6 +24,7 @@ from integrations.mail.models import (
     SyncFailure,
     SyncRun,
 )
+from integrations.mail.search_index import search_index_later
 from integrations.mail.sync.placement import placement_of
 from integrations.mail.sync.rows import insert_rows
 from integrations.mail.threads import threads_recount
@@ -236,6 +237,7 @@ class MailboxStore:
         }
         if created:
             self._details_create(created, remotes, threads, directions)
+            search_index_later(organization_id)
         return {key: (pk, threads[key]) for key, pk in created.items()}
 
     def _threads_for(self, remotes: dict[str, RemoteMessage]) -> dict[str, int]:

@@ -1,13 +1,23 @@
 """The PostgreSQL search index follows the mail by itself: bodies stored later, HTML-only mail
-without its markup, deleted messages gone. SQLite searches the tables directly."""
+without its markup, deleted messages gone. New mail is queued and indexed after the sync's
+transaction, by a task, the beat or the next search. SQLite searches the tables directly."""
 
 from __future__ import annotations
 
-import pytest
-from django.db import connection
+from collections.abc import Callable
+from typing import Any
 
+import pytest
+from django.db import connection, connections
+
+from crm.tenancy import ORGANIZATION_SETTING
 from integrations.mail.models import Message
 from integrations.mail.search import search_parse
+from integrations.mail.search_index import (
+    search_index_now,
+    search_index_pending_drain,
+    search_index_task,
+)
 from integrations.mail.selectors_inbox import InboxFilters, inbox_page
 from tests.conftest import Tenant
 from tests.mail.inbox.support import Mail, mailbox_of, store
@@ -56,3 +66,145 @@ def test_a_removed_message_leaves_the_index(org_a: Tenant) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM mail_search WHERE message_id = %s", [message_id])
             assert cursor.fetchone()[0] == 0
+
+
+def _ids(table: str) -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT message_id FROM {table}")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def queued() -> set[int]:
+    return _ids("mail_search_pending")
+
+
+def indexed() -> set[int]:
+    return _ids("mail_search")
+
+
+@postgres_only
+def test_stored_mail_is_queued_not_indexed_until_the_task_drains_it(org_a: Tenant) -> None:
+    with org_a.scope():
+        box = mailbox_of(org_a.owner, "google", "alice@alpha.test")
+        store(box, Mail("a1", "dana@customer.test", subject="Queued", text="pipeline"))
+        message_id = Message.objects.get(subject="Queued").pk
+        assert queued() == {message_id}
+        assert indexed() == set()
+
+        assert search_index_task(org_a.organization.pk) == 1
+
+        assert queued() == set()
+        assert indexed() == {message_id}
+        assert found(org_a, "dana") == ["Queued"]
+
+
+def test_a_search_right_after_storing_finds_the_mail(org_a: Tenant) -> None:
+    with org_a.scope():
+        box = mailbox_of(org_a.owner, "microsoft", "alice@alpha.test")
+        store(
+            box,
+            Mail("a1", "dana@customer.test", subject="Fresh", text="renewal terms"),
+            Mail("a2", "erik@customer.test", subject="Other", text="nothing here"),
+        )
+        assert found(org_a, "renewal") == ["Fresh"]
+        assert found(org_a, "from:dana") == ["Fresh"]
+        if connection.vendor == "postgresql":
+            assert queued() == set()
+
+
+@postgres_only
+def test_the_sync_queues_one_indexing_task_per_transaction_that_drains_it(
+    org_a: Tenant, commit: Callable[[], None]
+) -> None:
+    with org_a.scope():
+        box = mailbox_of(org_a.owner, "google", "alice@alpha.test")
+        store(box, Mail("a1", "dana@customer.test", subject="One"))
+        store(box, Mail("a2", "dana@customer.test", subject="Two"))
+        drains = [
+            entry for entry in connection.run_on_commit if "search_index" in entry[1].__module__
+        ]
+        assert len(drains) == 1
+        assert len(queued()) == 2
+        commit()
+        assert queued() == set()
+        assert len(indexed()) == 2
+
+
+@postgres_only
+def test_the_beat_drains_every_organization_left_behind(
+    org_a: Tenant, org_b: Tenant, eager_tasks: None
+) -> None:
+    for org, address in ((org_a, "alice@alpha.test"), (org_b, "charlie@beta.test")):
+        with org.scope():
+            box = mailbox_of(org.owner, "google", address)
+            store(box, Mail("x1", "dana@customer.test", subject=f"For {address}"))
+
+    assert search_index_pending_drain() == 2
+
+    for org in (org_a, org_b):
+        with org.scope():
+            assert queued() == set()
+    assert len(indexed()) == 2  # the index is read unfiltered (migration 0008)
+    assert search_index_pending_drain() == 0
+
+
+@postgres_only
+def test_a_deleted_message_leaves_the_queue(org_a: Tenant) -> None:
+    with org_a.scope():
+        box = mailbox_of(org_a.owner, "google", "alice@alpha.test")
+        store(box, Mail("a1", "dana@customer.test", subject="Brief"))
+        assert len(queued()) == 1
+        store(box, removed=["a1"])
+        assert not Message.objects.exists()
+        assert queued() == set()
+
+
+@postgres_only
+def test_a_participant_change_after_indexing_queues_the_message_again(org_a: Tenant) -> None:
+    with org_a.scope():
+        box = mailbox_of(org_a.owner, "google", "alice@alpha.test")
+        store(box, Mail("a1", "dana@customer.test", subject="People"))
+        search_index_now(org_a.organization.pk)
+        message = Message.objects.get()
+        message.participants.update(name="Dana Quinn")
+        assert queued() == {message.pk}
+        assert found(org_a, "from:quinn") == ["People"]
+
+
+@postgres_only
+def test_each_organization_sees_only_its_own_queue(org_a: Tenant, org_b: Tenant) -> None:
+    with org_a.scope():
+        box = mailbox_of(org_a.owner, "google", "alice@alpha.test")
+        store(box, Mail("a1", "dana@customer.test", subject="Alpha only"))
+    with org_b.scope():
+        assert queued() == set()
+        assert search_index_now(org_a.organization.pk) == 0
+    with org_a.scope():
+        assert len(queued()) == 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_drains_at_once_never_index_a_message_twice(org_a: Tenant) -> None:
+    with org_a.scope():
+        box = mailbox_of(org_a.owner, "google", "alice@alpha.test")
+        store(box, *(Mail(f"a{i}", "dana@customer.test", subject=f"M{i}") for i in range(5)))
+    organization_id = org_a.organization.pk
+    other: Any = connections.create_connection("default")
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config(%s, %s, true)", [ORGANIZATION_SETTING, str(organization_id)]
+            )
+            cursor.execute("SELECT mail_search_index(%s, 3)", [organization_id])
+            assert cursor.fetchone()[0] == 3
+            with org_a.scope():
+                # The other drain holds its 3 (uncommitted): this one takes the 2 left.
+                assert search_index_now(organization_id) == 2
+            other.commit()
+    finally:
+        other.close()
+    with org_a.scope():
+        assert queued() == set()
+        assert len(indexed()) == 5
