@@ -145,14 +145,18 @@ class MailboxStore:
                 continue
             if self._set_flags(copy, folder_ids, is_read, is_starred):
                 changed[copy.pk] = copy
-        if changed:
-            MessageCopy.objects.bulk_update(
-                list(changed.values()),
-                ["folder_ids", "is_read", "is_starred", "in_inbox", "in_sent", "is_archived"],
-            )
-            messages = Message.objects.filter(pk__in={c.message_id for c in changed.values()})
-            threads_recount(messages.values_list("thread_id", flat=True))
+        self._copies_save(list(changed.values()))
         return len(changed)
+
+    def _copies_save(self, copies: Sequence[MessageCopy]) -> None:
+        """Write copies whose folders or flags ``_set_flags`` changed; recount their threads."""
+        if not copies:
+            return
+        MessageCopy.objects.bulk_update(
+            copies, ["folder_ids", "is_read", "is_starred", "in_inbox", "in_sent", "is_archived"]
+        )
+        messages = Message.objects.filter(pk__in={c.message_id for c in copies})
+        threads_recount(messages.values_list("thread_id", flat=True))
 
     def _set_flags(
         self, copy: MessageCopy, folder_ids: Sequence[str], is_read: bool, is_starred: bool
@@ -444,13 +448,7 @@ class MailboxStore:
                 copy.is_starred,
             )
         ]
-        if changed:
-            MessageCopy.objects.bulk_update(
-                changed,
-                ["folder_ids", "is_read", "is_starred", "in_inbox", "in_sent", "is_archived"],
-            )
-            threads = Message.objects.filter(pk__in={c.message_id for c in changed})
-            threads_recount(threads.values_list("thread_id", flat=True))
+        self._copies_save(changed)
         return len(changed)
 
     def sweep_unfiled(self) -> int:
