@@ -89,6 +89,14 @@ if env.str("DATABASE_MIGRATE_URL", default=""):
 for _db in DATABASES.values():
     _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     _db["CONN_HEALTH_CHECKS"] = True
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        # Parameters bound by the server, and a statement run twice on a connection is prepared:
+        # the hot reads (an inbox page) skip planning. A pooler in transaction mode cannot keep
+        # prepared statements: DATABASE_PREPARED_STATEMENTS=false turns them off.
+        _db.setdefault("OPTIONS", {}).update(
+            server_side_binding=True,
+            prepare_threshold=2 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None,
+        )
     if _db["ENGINE"] == "django.db.backends.sqlite3":
         # A file, not shared-cache memory, so concurrent tests get WAL and the busy timeout;
         # one per process, so parallel test runs never share it.

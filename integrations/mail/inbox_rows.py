@@ -29,6 +29,7 @@ from integrations.mail.inbox_sql import (
     ROW_COLUMNS,
     contributions_by_folder,
     contributions_sql,
+    ids_condition,
     rows_insert_sql,
     rows_sql,
 )
@@ -43,13 +44,6 @@ from integrations.mail.models import (
 SLOTS = 16
 # Chunks keep every IN list far below the databases' parameter limits (a big purge).
 REFRESH_CHUNK = 900
-
-
-def _in(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
-    """``column`` among ``ids``: one array parameter on PostgreSQL, a list on SQLite."""
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(ids)]
-    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
 def inbox_rows_refresh(thread_ids: Iterable[int]) -> None:
@@ -68,8 +62,8 @@ def _refresh(ids: list[int]) -> None:
             .select_for_update(no_key=True)
             .values_list("pk", flat=True)
         )
-        rows_where, params = _in("thread_id", ids)
-        copies_where, _ = _in("m.thread_id", ids)
+        rows_where, params = ids_condition("thread_id", ids)
+        copies_where, _ = ids_condition("m.thread_id", ids)
         cursor.execute(contributions_sql(rows_where), params)
         before = contributions_by_folder(cursor.fetchall())
         MailboxThread.objects.filter(thread_id__in=ids).delete()
@@ -91,8 +85,8 @@ def conversations_combined(
     """The conversations as these mailboxes hold them together (one unsaved row each)."""
     if not thread_ids or not mailbox_ids:
         return {}
-    threads_where, thread_params = _in("m.thread_id", thread_ids)
-    mailboxes_where, mailbox_params = _in("c.mailbox_id", list(mailbox_ids))
+    threads_where, thread_params = ids_condition("m.thread_id", thread_ids)
+    mailboxes_where, mailbox_params = ids_condition("c.mailbox_id", list(mailbox_ids))
     sql = rows_sql(f"{threads_where} AND {mailboxes_where}", combined=True)
     columns = ", ".join(ROW_COLUMNS)
     rows = MailboxThread.objects.raw(

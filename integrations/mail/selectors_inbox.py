@@ -32,10 +32,16 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from crm.models import User
 from integrations.mail.inbox_rows import conversations_combined
+from integrations.mail.inbox_sql import ids_condition
 from integrations.mail.models import InboxFolder, MailboxThread
 from integrations.mail.models.inbox import FOLDER_CONDITIONS, TEAM_SCOPE
 from integrations.mail.selectors_inbox_messages import message_page
-from integrations.mail.selectors_inbox_rows import ConversationRow, conversation_rows, with_snippet
+from integrations.mail.selectors_inbox_rows import (
+    ConversationRow,
+    ListedRow,
+    conversation_rows,
+    stored_rows,
+)
 from integrations.mail.selectors_inbox_scope import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -153,21 +159,22 @@ def _conversation_page(
     return InboxPage(results=results, total=total, page=page, limit=limit)
 
 
-def _rows_of(scope: InboxScope, thread_ids: list[int]) -> list[MailboxThread]:
+def _rows_of(scope: InboxScope, thread_ids: list[int]) -> list[ListedRow]:
     """The rows of these conversations in this order: the scope's stored rows, or — team and
     private rows together — each combined from the copies of every mailbox in scope."""
+    rows: dict[int, ListedRow]
     if scope.mixed:
-        rows = conversations_combined(thread_ids, list(scope.mailboxes))
+        rows = dict(conversations_combined(thread_ids, list(scope.mailboxes)))
     else:
         scope_id = TEAM_SCOPE if scope.team else scope.own_rows[0]
-        stored = MailboxThread.objects.filter(scope=scope_id, thread_id__in=thread_ids)
-        rows = {row.thread_id: row for row in with_snippet(stored)}
+        condition, params = ids_condition("r.thread_id", thread_ids)
+        rows = {row.thread_id: row for row in stored_rows(scope_id, condition, params)}
     return [rows[thread_id] for thread_id in thread_ids if thread_id in rows]
 
 
 def _page_rows(
     scope: InboxScope, branches: list[QuerySet[MailboxThread]], offset: int, limit: int
-) -> list[MailboxThread]:
+) -> list[ListedRow]:
     """The page's rows, newest first. One branch: its stored rows read with the page's range
     in one query (the range itself an index-only scan); two: their keys merged."""
     order = ("-last_message_at", "-thread_id")
@@ -176,8 +183,8 @@ def _page_rows(
         return _rows_of(scope, [key[1] for key in keys])
     (scope_id,) = [TEAM_SCOPE] if scope.team else scope.own_rows
     page = branches[0].order_by(*order).values("thread_id")[offset : offset + limit]
-    stored = MailboxThread.objects.filter(scope=scope_id, thread_id__in=page)
-    return list(with_snippet(stored).order_by(*order))
+    sql, params = page.query.sql_with_params()
+    return list(stored_rows(scope_id, f"r.thread_id IN ({sql})", list(params)))
 
 
 # -- entry points --------------------------------------------------------------------------------

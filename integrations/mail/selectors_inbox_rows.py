@@ -13,21 +13,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from django.db.models import Exists, F, OuterRef, QuerySet
-
+from crm.tenancy import current_organization
+from integrations.mail.inbox_sql import fetched, ids_condition
 from integrations.mail.models import (
     MailboxThread,
-    MailThread,
     Message,
     MessageCopy,
-    Participant,
     ParticipantRole,
-    SharedInbox,
-    ThreadLink,
 )
-from integrations.mail.selectors_inboxes import threads_with_inbox
 from integrations.mail.visibility import FULL, HIDDEN, LEVEL_NAMES, SUBJECT
 
 
@@ -106,59 +101,63 @@ class MessageRow:
 
 
 # -- people and links ----------------------------------------------------------------------------
+# The hot path of every inbox page: fixed statements (prepared once per connection where the
+# database allows), rows read as tuples, no model instances.
 
 
 def _people(
-    group: str, condition: dict[str, Any], held_by: Sequence[int] | None
+    group: str, ids: Sequence[int], held_by: Sequence[int] | None, *, roles: bool = False
 ) -> dict[int, list[tuple[str, Person]]]:
-    """Participants of the messages the mailboxes ``held_by`` hold (None: any mailbox), by
-    ``group`` (a thread or message id), in order of appearance, each address once, with its
-    role."""
-    participants = Participant.objects.filter(**condition)
+    """Participants of the messages the mailboxes ``held_by`` hold (None: any mailbox), of the
+    conversations (``group`` "thread") or messages (``group`` "message") ``ids``, by that id, in
+    order of appearance, each address once (once per role for messages), with its role;
+    ``roles``: senders and recipients only."""
+    key = "m.thread_id" if group == "thread" else "p.message_id"
+    where, params = ids_condition(key, ids)
+    if roles:
+        where += f" AND p.role IN ('{ParticipantRole.FROM}', '{ParticipantRole.TO}')"
     if held_by is not None:
-        held = MessageCopy.objects.filter(message_id=OuterRef("message_id"), mailbox_id__in=held_by)
-        participants = participants.filter(Exists(held))
-    rows = participants.order_by("message__sent_at", "message_id", "position").values_list(
-        group,
-        "role",
-        "address",
-        "name",
-        "contact_id",
-        "contact__first_name",
-        "contact__last_name",
-        "account_id",
-        "account__name",
+        held, held_params = ids_condition("c.mailbox_id", held_by)
+        where += (
+            " AND EXISTS (SELECT 1 FROM mail_messagecopy c"  # noqa: S608 - fixed text
+            f" WHERE c.message_id = p.message_id AND {held})"
+        )
+        params += held_params
+    rows = fetched(
+        f"SELECT {key}, p.role, p.address, p.name, p.contact_id, k.first_name, k.last_name, "  # noqa: S608 - fixed text
+        "p.account_id, a.name FROM mail_participant p "
+        "JOIN mail_message m ON m.id = p.message_id "
+        "LEFT JOIN crm_contact k ON k.id = p.contact_id "
+        "LEFT JOIN crm_account a ON a.id = p.account_id "
+        f"WHERE {where} ORDER BY m.sent_at, p.message_id, p.position",
+        params,
     )
     people: dict[int, list[tuple[str, Person]]] = defaultdict(list)
     seen: set[tuple[int, str, str]] = set()
-    by_role = group == "message_id"
-    for key, role, address, name, contact_id, first, last, account_id, account in rows:
-        once = (key, role if by_role else "", address)
+    by_role = group == "message"
+    for key_id, role, address, name, contact_id, first, last, account_id, account in rows:
+        once = (key_id, role if by_role else "", address)
         if once in seen:
             continue
         seen.add(once)
         contact = Ref(contact_id, f"{first} {last}".strip()) if contact_id else None
         company = Ref(account_id, account) if account_id else None
-        people[key].append((role, Person(address, name, contact, company)))
+        people[key_id].append((role, Person(address, name, contact, company)))
     return people
 
 
 def _links(thread_ids: Sequence[int]) -> dict[int, list[LinkedEntity]]:
-    links: dict[int, list[LinkedEntity]] = defaultdict(list)
-    rows = (
-        ThreadLink.objects.filter(thread_id__in=thread_ids)
-        .order_by("pk")
-        .values_list(
-            "thread_id",
-            "contact_id",
-            "contact__first_name",
-            "contact__last_name",
-            "account_id",
-            "account__name",
-            "deal_id",
-            "deal__name",
-        )
+    where, params = ids_condition("l.thread_id", thread_ids)
+    rows = fetched(
+        "SELECT l.thread_id, l.contact_id, k.first_name, k.last_name, l.account_id, a.name, "  # noqa: S608 - fixed text
+        "l.deal_id, d.name FROM mail_threadlink l "
+        "LEFT JOIN crm_contact k ON k.id = l.contact_id "
+        "LEFT JOIN crm_account a ON a.id = l.account_id "
+        "LEFT JOIN crm_deal d ON d.id = l.deal_id "
+        f"WHERE {where} ORDER BY l.id",
+        params,
     )
+    links: dict[int, list[LinkedEntity]] = defaultdict(list)
     for thread_id, contact_id, first, last, account_id, account, deal_id, deal in rows:
         if contact_id is not None:
             name = f"{first} {last}".strip() or f"Contact {contact_id}"
@@ -170,9 +169,41 @@ def _links(thread_ids: Sequence[int]) -> dict[int, list[LinkedEntity]]:
     return links
 
 
-def _inboxes(threads: dict[int, Any]) -> dict[int, InboxRef]:
-    ids = {t.inbox_id for t in threads.values() if t.inbox_id}
-    return {i.pk: InboxRef(i.pk, i.name, i.color) for i in SharedInbox.objects.filter(pk__in=ids)}
+@dataclass(frozen=True)
+class _Thread:
+    subject: str
+    shared_inbox: InboxRef | None
+    assigned_to: UserRef | None
+
+
+def _threads(thread_ids: Sequence[int]) -> dict[int, _Thread]:
+    """Subject, shared inbox (the thread's own, else that of the mailbox that first received
+    it, as ``selectors_inboxes.threads_with_inbox`` says) and assignee of each conversation."""
+    where, params = ids_condition("t.id", thread_ids)
+    rows = fetched(
+        "SELECT t.id, t.subject, i.id, i.name, i.color, u.id, u.email, u.first_name, u.last_name "  # noqa: S608 - fixed text
+        "FROM (SELECT t.id, t.subject, t.assigned_to_id, COALESCE(t.shared_inbox_id, ("
+        "  SELECT b.shared_inbox_id FROM mail_messagecopy c"
+        "  JOIN mail_message m ON m.id = c.message_id JOIN mail_mailbox b ON b.id = c.mailbox_id"
+        "  WHERE m.thread_id = t.id AND b.shared_inbox_id IS NOT NULL"
+        "  ORDER BY c.received_at, c.id LIMIT 1)) AS inbox_id"
+        f" FROM mail_mailthread t WHERE {where}) t "
+        "LEFT JOIN mail_sharedinbox i ON i.id = t.inbox_id "
+        "LEFT JOIN crm_user u ON u.id = t.assigned_to_id",
+        params,
+    )
+    threads = {}
+    for thread_id, subject, inbox_id, inbox, color, user_id, email, first, last in rows:
+        threads[thread_id] = _Thread(
+            subject=subject,
+            shared_inbox=InboxRef(inbox_id, inbox, color) if inbox_id is not None else None,
+            assigned_to=(
+                UserRef(user_id, email, f"{first} {last}".strip() or email)
+                if user_id is not None
+                else None
+            ),
+        )
+    return threads
 
 
 # -- conversations -------------------------------------------------------------------------------
@@ -198,14 +229,59 @@ def _levels_and_snippets(
     return best, {thread_id: snippet for thread_id, (_, _, snippet) in newest.items()}
 
 
-def with_snippet(rows: QuerySet[MailboxThread]) -> QuerySet[MailboxThread]:
-    """Stored rows read with their newest message's snippet (``latest_snippet``), which
-    ``conversation_rows`` then need not read apart."""
-    return rows.annotate(latest_snippet=F("latest_message__snippet"))
+class ListedRow(Protocol):
+    """A conversation's row in a scope: a stored ``MailboxThread`` or one combined from the
+    copies of several mailboxes."""
+
+    @property
+    def thread_id(self) -> int: ...
+    @property
+    def last_message_at(self) -> datetime: ...
+    @property
+    def latest_message_id(self) -> int | None: ...
+    @property
+    def message_count(self) -> int: ...
+    @property
+    def unread_count(self) -> int: ...
+    @property
+    def starred(self) -> bool: ...
+    @property
+    def has_attachments(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """A stored row as a page reads it, with its newest message's snippet."""
+
+    thread_id: int
+    last_message_at: datetime
+    latest_message_id: int | None
+    message_count: int
+    unread_count: int
+    starred: bool
+    has_attachments: bool
+    latest_snippet: str
+
+
+def stored_rows(scope_id: int, condition: str, params: list[Any]) -> list[StoredRow]:
+    """The scope's stored rows whose ``thread_id`` meets ``condition`` (on ``r.thread_id``),
+    newest first, read with their newest message's snippet."""
+    rows = fetched(
+        "SELECT r.thread_id, r.last_message_at, r.latest_message_id, r.message_count, "  # noqa: S608 - fixed text
+        "r.unread_count, r.starred, r.has_attachments, m.snippet "
+        "FROM mail_mailboxthread r LEFT JOIN mail_message m ON m.id = r.latest_message_id "
+        f"WHERE r.organization_id = %s AND r.scope = %s AND {condition} "
+        "ORDER BY r.last_message_at DESC, r.thread_id DESC",
+        [current_organization().pk, scope_id, *params],
+    )
+    return [
+        StoredRow(thread_id, at, latest, count, unread, starred, attachments, snippet or "")
+        for thread_id, at, latest, count, unread, starred, attachments, snippet in rows
+    ]
 
 
 def conversation_rows(
-    rows: Sequence[MailboxThread], *, levels: dict[int, int], every_mailbox: bool = False
+    rows: Sequence[ListedRow], *, levels: dict[int, int], every_mailbox: bool = False
 ) -> list[ConversationRow]:
     """The page's conversations, in the order of their ``rows`` (one scope's stored rows, or
     rows combined from the copies of every mailbox in scope), which give their flags.
@@ -213,28 +289,12 @@ def conversation_rows(
     if not rows:
         return []
     thread_ids = [row.thread_id for row in rows]
-    threads: dict[int, Any] = {
-        t.pk: t
-        for t in threads_with_inbox(MailThread.objects.filter(pk__in=thread_ids).order_by())
-        .select_related("assigned_to")
-        .only(
-            "pk",
-            "subject",
-            "shared_inbox_id",
-            "assigned_to__id",
-            "assigned_to__email",
-            "assigned_to__first_name",
-            "assigned_to__last_name",
-        )
-    }
-    inboxes = _inboxes(threads)
+    threads = _threads(thread_ids)
     if min(levels.values()) >= FULL:
         # Everything in scope reads in full: each row's newest message gives the snippet.
         best = dict.fromkeys(thread_ids, FULL)
         by_message = {
-            row.latest_message_id: row.latest_snippet or ""
-            for row in rows
-            if hasattr(row, "latest_snippet")
+            row.latest_message_id: row.latest_snippet for row in rows if isinstance(row, StoredRow)
         }
         missing = [row.latest_message_id for row in rows if row.latest_message_id not in by_message]
         if missing:
@@ -244,7 +304,7 @@ def conversation_rows(
     else:
         best, snippets = _levels_and_snippets(thread_ids, levels)
     held_by = None if every_mailbox else list(levels)
-    people = _people("message__thread_id", {"message__thread_id__in": thread_ids}, held_by)
+    people = _people("thread", thread_ids, held_by)
     links = _links(thread_ids)
     results = []
     for row in rows:
@@ -252,7 +312,6 @@ def conversation_rows(
         thread, level = threads.get(thread_id), best.get(thread_id)
         if thread is None or not level:
             continue  # gone since the page was read
-        assignee = thread.assigned_to
         results.append(
             ConversationRow(
                 id=thread_id,
@@ -266,12 +325,8 @@ def conversation_rows(
                 has_attachments=row.has_attachments,
                 linked=links.get(thread_id, []),
                 visibility=LEVEL_NAMES[level],
-                shared_inbox=inboxes.get(thread.inbox_id),
-                assigned_to=(
-                    UserRef(assignee.pk, assignee.email, assignee.display_name)
-                    if assignee is not None
-                    else None
-                ),
+                shared_inbox=thread.shared_inbox,
+                assigned_to=thread.assigned_to,
             )
         )
     return results
@@ -304,11 +359,7 @@ def message_rows(
             unread.add(message_id)
         if is_starred:
             starred.add(message_id)
-    people = _people(
-        "message_id",
-        {"message_id__in": message_ids, "role__in": [ParticipantRole.FROM, ParticipantRole.TO]},
-        None if every_mailbox else list(levels),
-    )
+    people = _people("message", message_ids, None if every_mailbox else list(levels), roles=True)
     results = []
     for message_id in message_ids:
         message, shown = messages.get(message_id), level.get(message_id)

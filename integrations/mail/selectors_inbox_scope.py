@@ -7,15 +7,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import BigIntegerField, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import BigIntegerField, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from crm.models import Account, Contact, Deal, Membership, Role, User
+from crm.models import Account, Contact, Deal, Role, User
 from crm.tenancy import current_organization
+from integrations.mail.inbox_sql import fetched, ids_condition
 from integrations.mail.models import (
-    FolderCount,
     InboxFolder,
-    Mailbox,
     MessageCopy,
     ThreadLink,
     Visibility,
@@ -107,11 +106,13 @@ class InboxScope:
     def for_user(cls, user: User, mailbox_id: int | None = None) -> InboxScope:
         # One query: the mailboxes, each with whether the person is an owner or admin of the
         # organization (who sees everything, as ``VisibilityRules.everything`` says).
-        admin = Membership.objects.filter(
-            user=user, organization=current_organization(), role__in=[Role.OWNER, Role.ADMIN]
+        organization_id = current_organization().pk
+        rows = fetched(
+            "SELECT b.id, b.visibility, b.owner_id, EXISTS (SELECT 1 FROM crm_membership u "
+            "WHERE u.organization_id = %s AND u.user_id = %s AND u.role IN (%s, %s)) "
+            "FROM mail_mailbox b WHERE b.organization_id = %s",
+            [organization_id, user.pk, Role.OWNER.value, Role.ADMIN.value, organization_id],
         )
-        mailboxes = Mailbox.objects.annotate(admin=Exists(admin)).order_by()
-        rows = list(mailboxes.values_list("pk", "visibility", "owner_id", "admin"))
         seen: dict[int, MailboxAccess] = {}
         for pk, visibility, owner_id, everything in rows:
             level = FULL if everything or owner_id == user.pk else LEVELS[visibility]
@@ -207,23 +208,17 @@ def page_keys(
 
 
 def counters(scope_ids: list[int]) -> dict[str, dict[str, int]]:
-    rows = (
-        FolderCount.objects.filter(scope__in=scope_ids)
-        .values("folder")
-        .annotate(
-            threads_sum=Sum("threads"),
-            unread_threads_sum=Sum("unread_threads"),
-            messages_sum=Sum("messages"),
-            unread_messages_sum=Sum("unread_messages"),
-        )
-        .order_by()
+    """Per folder, the scopes' counters summed over their slots."""
+    condition, params = ids_condition("scope", scope_ids)
+    rows = fetched(
+        "SELECT folder, SUM(threads), SUM(unread_threads), SUM(messages), SUM(unread_messages) "  # noqa: S608 - fixed text
+        f"FROM mail_foldercount WHERE organization_id = %s AND {condition} GROUP BY folder",
+        [current_organization().pk, *params],
     )
+    names = ("threads", "unread_threads", "messages", "unread_messages")
     return {
-        row["folder"]: {
-            name: int(row[f"{name}_sum"] or 0)
-            for name in ("threads", "unread_threads", "messages", "unread_messages")
-        }
-        for row in rows
+        folder: {name: int(total or 0) for name, total in zip(names, totals, strict=True)}
+        for folder, *totals in rows
     }
 
 
