@@ -25,7 +25,7 @@ from crm import selectors as crm_selectors
 from crm.models import Task, TaskStatus
 from crm.tenancy import current_organization
 from crm.web.access import acting_user, is_htmx, member_required
-from integrations.mail.api.reading import INLINE_TYPES
+from integrations.mail.api.reading import INLINE_TYPES, media_type
 from integrations.mail.flags import Flag
 from integrations.mail.inbox_actions import conversation_flags, conversations_flag_set
 from integrations.mail.matching_relink import Entity
@@ -58,11 +58,23 @@ FOUND_LIMIT = 5
 class AttachmentView:
     attachment: Attachment
     url: str
-    kind: str  # image (a thumbnail) | pdf (opens in a new tab) | file
+    kind: str  # image (a thumbnail) | pdf (a thumbnail of its first page, a preview) | file
 
     @property
     def download_url(self) -> str:
         return f"{self.url}?download=1"
+
+    @property
+    def thumbnail_url(self) -> str:
+        """The first page of a PDF, drawn by the preview endpoint."""
+        return f"{self.url}/preview?page=1"
+
+    @property
+    def preview_url(self) -> str:
+        """The page that shows every page of a PDF."""
+        return reverse(
+            "mail-attachment-preview", args=[self.attachment.message_id, self.attachment.pk]
+        )
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,7 @@ class MessageView:
 
 
 def _attachment_kind(attachment: Attachment) -> str:
-    content_type = attachment.content_type.split(";")[0].strip().lower()
+    content_type = media_type(attachment)
     if content_type in INLINE_TYPES:
         return "image"
     return "pdf" if content_type == "application/pdf" else "file"

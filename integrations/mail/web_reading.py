@@ -21,13 +21,23 @@ from django.urls import path, reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from crm.web.access import acting_user, is_htmx, member_required
-from integrations.mail.content import ContentUnavailable, message_body_ensure
+from integrations.mail.api.reading import media_type
+from integrations.mail.content import (
+    ContentUnavailable,
+    attachment_content_ensure,
+    message_body_ensure,
+)
+from integrations.mail.previews import PreviewUnavailable, is_pdf, pdf_page_count
 from integrations.mail.reading_html import (
     attachment_url,
     attachments_prefix,
     message_safe_html,
 )
-from integrations.mail.selectors_reading import MessageReading, message_for_reader
+from integrations.mail.selectors_reading import (
+    MessageReading,
+    attachment_for_reader,
+    message_for_reader,
+)
 
 BODY_SANDBOX = "allow-popups allow-popups-to-escape-sandbox"
 CONTENT_STATUS = {"ProviderThrottled": 503, "ProviderUnavailable": 503, "ConnectionExpired": 409}
@@ -149,7 +159,52 @@ def message_body(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+# A preview page shows this many pages at most; the rest is in the download.
+PREVIEW_PAGES = 100
+
+
+@member_required
+def attachment_preview(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponse:
+    """A PDF attachment read in the page: each page a picture (drawn by the API's preview
+    endpoint as the reader scrolls to it), with the download beside it."""
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    found = attachment_for_reader(
+        user=acting_user(request), message_id=pk, attachment_id=attachment_id
+    )
+    if found is None:
+        raise Http404("No such attachment")
+    reading, attachment = found
+    problem, pages = "", 0
+    try:
+        attachment_content_ensure(attachment=attachment)
+        with attachment.content.open("rb") as content:
+            data = content.read()
+        if not is_pdf(media_type(attachment), data[:1024]):
+            problem = "Only PDF attachments have a preview."
+        else:
+            pages = pdf_page_count(data)
+    except (ContentUnavailable, PreviewUnavailable) as exc:
+        problem = str(exc)
+    url = attachment_url(request, attachment)
+    context = {
+        "reading": reading,
+        "attachment": attachment,
+        "problem": problem,
+        "pages": pages,
+        "page_urls": [f"{url}/preview?page={n}" for n in range(1, min(pages, PREVIEW_PAGES) + 1)],
+        "download_url": f"{url}?download=1",
+        "active_nav": "inbox",
+    }
+    return render(request, "mail/attachment_preview.html", context)
+
+
 urlpatterns = [
     path("<int:pk>/", message_page, name="mail-message"),
+    path(
+        "<int:pk>/attachments/<int:attachment_id>/preview/",
+        attachment_preview,
+        name="mail-attachment-preview",
+    ),
     path("<int:pk>/body/", message_body, name="mail-message-body"),
 ]

@@ -57,4 +57,7 @@ CASES: dict[str, Case] = {
     f"{PREFIX}/email/messages/{{id}}/attachments/{{attachmentId}}": Case(
         _attachment_message, params=ATTACHMENT_PARAMS
     ),
+    f"{PREFIX}/email/messages/{{id}}/attachments/{{attachmentId}}/preview": Case(
+        _attachment_message, params=ATTACHMENT_PARAMS
+    ),
 }

@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
@@ -38,6 +38,13 @@ from integrations.mail.content import (
     message_body_ensure,
 )
 from integrations.mail.models import Attachment
+from integrations.mail.previews import (
+    PageOutOfRange,
+    PreviewUnavailable,
+    is_pdf,
+    pdf_page_count,
+    pdf_page_picture,
+)
 from integrations.mail.selectors_reading import (
     attachment_for_reader,
     message_for_reader,
@@ -261,6 +268,80 @@ class AttachmentView(TenantAPIView):
         response["Content-Disposition"] = content_disposition(
             "inline" if inline else "attachment", attachment_filename(attachment)
         )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = ATTACHMENT_CSP
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+def attachment_bytes(user: User, message_id: int, attachment_id: int) -> tuple[Attachment, bytes]:
+    """An attachment the person may read, with its content (fetched on first use)."""
+    found = attachment_for_reader(user=user, message_id=message_id, attachment_id=attachment_id)
+    if found is None:
+        raise NotFoundError("Attachment")
+    _, attachment = found
+    with _content_errors():
+        attachment_content_ensure(attachment=attachment)
+    with attachment.content.open("rb") as content:
+        return attachment, content.read()
+
+
+def pdf_checked(attachment: Attachment, data: bytes) -> None:
+    """A 400 in the error format when the attachment is not a PDF."""
+    if not is_pdf(media_type(attachment), data[:1024]):
+        raise serializers.ValidationError({"attachment": ["Only PDF attachments have a preview."]})
+
+
+def pdf_pages(attachment: Attachment, data: bytes) -> int:
+    """How many pages the PDF attachment has; a 400 in the error format when it is no PDF or
+    cannot be read."""
+    pdf_checked(attachment, data)
+    try:
+        return pdf_page_count(data)
+    except PreviewUnavailable as exc:
+        raise serializers.ValidationError({"attachment": [str(exc)]}) from exc
+
+
+class AttachmentPreviewQuerySerializer(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, default=1)
+
+
+class AttachmentPreviewView(TenantAPIView):
+    content_negotiation_class = AnyAcceptNegotiation
+    authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
+
+    @extend_schema(
+        tags=TAGS,
+        summary="A page of a PDF attachment as a picture",
+        description=(
+            "Page `page` (from 1) drawn as a PNG at most 1,000 pixels wide, for reading the "
+            "document without downloading it; `X-Page-Count` gives the number of pages. The "
+            "document is fetched from the provider on first use and kept, like the attachment "
+            "itself. 400 when the attachment is not a PDF, cannot be read (damaged or "
+            "password-protected) or has no such page."
+        ),
+        parameters=[AttachmentPreviewQuerySerializer],
+        responses={
+            (200, "image/png"): OpenApiTypes.BINARY,
+            400: OpenApiResponse(description="Not a PDF, unreadable, or no such page"),
+            404: OpenApiResponse(description="No such message or attachment"),
+            409: OpenApiResponse(description="The mailbox must be reconnected"),
+            503: OpenApiResponse(description="The provider is throttling or unavailable"),
+        },
+    )
+    def get(self, request: Request, pk: int, attachmentId: int) -> Any:
+        query = AttachmentPreviewQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        attachment, data = attachment_bytes(acting_user(request), pk, attachmentId)
+        pdf_checked(attachment, data)
+        try:
+            picture, pages = pdf_page_picture(data, query.validated_data["page"])
+        except PageOutOfRange as exc:
+            raise serializers.ValidationError({"page": [str(exc)]}) from exc
+        except PreviewUnavailable as exc:
+            raise serializers.ValidationError({"attachment": [str(exc)]}) from exc
+        response = HttpResponse(picture, content_type="image/png")
+        response["X-Page-Count"] = str(pages)
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = ATTACHMENT_CSP
         response["Cache-Control"] = "private, max-age=3600"

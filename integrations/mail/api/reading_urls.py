@@ -12,4 +12,9 @@ urlpatterns = [
         reading.AttachmentView.as_view(),
         name="email-message-attachment",
     ),
+    path(
+        "email/messages/<int:pk>/attachments/<int:attachmentId>/preview",
+        reading.AttachmentPreviewView.as_view(),
+        name="email-message-attachment-preview",
+    ),
 ]
