@@ -34,6 +34,10 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
+
+# As a worker runs in production: DEBUG off, so no query log is kept (with DEBUG on, Django
+# formats every statement with its parameters to remember it).
+settings.DEBUG = False
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402

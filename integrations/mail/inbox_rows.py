@@ -29,7 +29,6 @@ from integrations.mail.inbox_sql import (
     ROW_COLUMNS,
     contributions_by_folder,
     contributions_sql,
-    ids_condition,
     rows_insert_sql,
     rows_sql,
 )
@@ -40,6 +39,7 @@ from integrations.mail.models import (
     MailThread,
     Visibility,
 )
+from integrations.mail.sql import ids_condition, values_in
 
 SLOTS = 16
 # Chunks keep every IN list far below the databases' parameter limits (a big purge).
@@ -57,7 +57,7 @@ def _refresh(ids: list[int]) -> None:
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         # Two recounts of one conversation must not both start from the same old rows.
         list(
-            MailThread.objects.filter(pk__in=ids)
+            MailThread.objects.filter(pk__in=values_in(ids))
             .order_by("pk")
             .select_for_update(no_key=True)
             .values_list("pk", flat=True)
@@ -66,7 +66,7 @@ def _refresh(ids: list[int]) -> None:
         copies_where, _ = ids_condition("m.thread_id", ids)
         cursor.execute(contributions_sql(rows_where), params)
         before = contributions_by_folder(cursor.fetchall())
-        MailboxThread.objects.filter(thread_id__in=ids).delete()
+        MailboxThread.objects.filter(thread_id__in=values_in(ids)).delete()
         cursor.execute(rows_insert_sql(copies_where), params)
         cursor.execute(contributions_sql(rows_where), params)
         after = contributions_by_folder(cursor.fetchall())

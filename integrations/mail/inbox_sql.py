@@ -10,26 +10,7 @@ its messages. Every statement is fixed text with its values as parameters.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
-
-from django.db import connection
-
-
-def ids_condition(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
-    """``column`` among ``ids``: one array parameter on PostgreSQL (one statement text for any
-    number of ids, so it is prepared once), a list on SQLite."""
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(ids)]
-    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
-
-
-def fetched(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """The rows of one fixed statement, as tuples (the inbox's hot reads build no models)."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
 
 # Per mailbox and message: the copies' flags combined.
 _COPIES = """

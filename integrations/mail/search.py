@@ -179,13 +179,6 @@ def search_hits(query: SearchQuery, *, field: str, mailbox_ids: Sequence[int] | 
     return RawSQL(sql, params)  # noqa: S611 - see above
 
 
-def ids_in(ids: list[int]) -> Any:
-    """``ids`` for an ``__in`` lookup: on PostgreSQL one array parameter, not thousands."""
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
-    return ids
-
-
 def search_ids(hits: Hits, *, limit: int) -> list[int] | None:
     """The hits' ids when there are at most ``limit`` of them, else None."""
     if isinstance(hits, RawSQL):

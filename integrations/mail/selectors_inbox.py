@@ -32,7 +32,6 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from crm.models import User
 from integrations.mail.inbox_rows import conversations_combined
-from integrations.mail.inbox_sql import ids_condition
 from integrations.mail.models import InboxFolder, MailboxThread
 from integrations.mail.models.inbox import FOLDER_CONDITIONS, TEAM_SCOPE
 from integrations.mail.selectors_inbox_messages import message_page
@@ -58,6 +57,7 @@ from integrations.mail.selectors_inbox_scope import (
     page_keys,
     rows_scope,
 )
+from integrations.mail.sql import ids_condition
 
 __all__ = [
     "ConversationRow",

@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from crm.tenancy import current_organization
-from integrations.mail.inbox_sql import fetched, ids_condition
 from integrations.mail.models import (
     MailboxThread,
     Message,
     MessageCopy,
     ParticipantRole,
 )
+from integrations.mail.sql import fetched, ids_condition
 from integrations.mail.visibility import FULL, HIDDEN, LEVEL_NAMES, SUBJECT
 
 

@@ -12,15 +12,15 @@ from django.db.models.functions import Coalesce
 
 from crm.models import Account, Contact, Deal, Role, User
 from crm.tenancy import current_organization
-from integrations.mail.inbox_sql import fetched, ids_condition
 from integrations.mail.models import (
     InboxFolder,
     MessageCopy,
     ThreadLink,
     Visibility,
 )
-from integrations.mail.search import SearchQuery, ids_in, search_hits, search_ids
+from integrations.mail.search import SearchQuery, search_hits, search_ids
 from integrations.mail.selectors_inbox_rows import ConversationRow, MessageRow
+from integrations.mail.sql import fetched, ids_condition, values_in
 from integrations.mail.visibility import FULL, HIDDEN, METADATA, SUBJECT
 
 DEFAULT_LIMIT = 25
@@ -160,7 +160,7 @@ class Found:
         ids = search_ids(hits, limit=SEARCH_IDS)
         if ids is None:
             return cls(Q(**{f"{field}__in": hits}), bounded=False)
-        return cls(Q(**{f"{field}__in": ids_in(ids)}), bounded=True)
+        return cls(Q(**{f"{field}__in": values_in(ids)}), bounded=True)
 
 
 def first_mailbox_inbox(thread: str = "thread_id") -> Subquery:

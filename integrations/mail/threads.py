@@ -10,6 +10,7 @@ from django.db.models import Count, Max, Min
 
 from integrations.mail.inbox_rows import inbox_rows_refresh
 from integrations.mail.models import MailThread, Message
+from integrations.mail.sql import values_in
 
 
 def threads_recount(thread_ids: Iterable[int]) -> set[int]:
@@ -21,7 +22,7 @@ def threads_recount(thread_ids: Iterable[int]) -> set[int]:
     # Before the empty threads go: their rows leave the counters too.
     inbox_rows_refresh(ids)
     rows = list(
-        Message.objects.filter(thread_id__in=list(ids))
+        Message.objects.filter(thread_id__in=values_in(list(ids)))
         .order_by()
         .values("thread_id")
         .annotate(n=Count("id"), first=Min("sent_at"), last=Max("sent_at"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import time
 
 from django.conf import settings
 
@@ -17,19 +18,35 @@ DRIVER_MODULES = {
 }
 
 
+def token_reuse_seconds() -> float:
+    """How long a driver reuses the access token it read: well inside the refresh margin, so
+    a reused token always has minutes left; short, so a disconnect is seen within a minute."""
+    return min(60.0, settings.TOKEN_REFRESH_MARGIN_SECONDS / 2)
+
+
 def mailbox_driver_context(mailbox: Mailbox) -> DriverContext:
-    """The mailbox and live tokens from its connection (read, and refreshed, through the vault)."""
+    """The mailbox and live tokens from its connection (read, and refreshed, through the vault).
+
+    A sync makes a provider call every few milliseconds: the token read from the connection
+    (a query and a decryption) is reused for ``token_reuse_seconds``, not read per call."""
     connection_id = mailbox.connection_id
+    kept: list[tuple[str, float]] = []
+
+    def keep(token: str) -> str:
+        kept[:] = [(token, time.monotonic() + token_reuse_seconds())]
+        return token
 
     def current() -> str:
+        if kept and time.monotonic() < kept[0][1]:
+            return kept[0][0]
         connection = Connection.objects.get(pk=connection_id)
-        return connection_services.connection_access_token(connection=connection)
+        return keep(connection_services.connection_access_token(connection=connection))
 
     def renew() -> str:
         connection = Connection.objects.get(pk=connection_id)
-        return connection_services.connection_refresh(
-            connection=connection, force=True
-        ).access_token
+        return keep(
+            connection_services.connection_refresh(connection=connection, force=True).access_token
+        )
 
     return DriverContext(
         mailbox_address=mailbox.address,

@@ -133,12 +133,16 @@ def _copy_insert(
     table = quote(model._meta.db_table)
     with connection.cursor() as cursor:
         # Created once per session (again after a rolled-back transaction); emptied by the
-        # INSERT below, and by every commit.
-        stage = quote(f"stage_{model._meta.db_table}")
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {names_sql} FROM {table} WITH NO DATA"
-        )
+        # INSERT below, and by every commit. Looking it up is cheaper than CREATE … IF NOT
+        # EXISTS, which plans its SELECT and locks the table every time.
+        stage_name = f"stage_{model._meta.db_table}"
+        stage = quote(stage_name)
+        cursor.execute("SELECT to_regclass(%s)", [f"pg_temp.{stage_name}"])
+        if cursor.fetchone()[0] is None:
+            cursor.execute(
+                f"CREATE TEMP TABLE {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
+                f"SELECT {names_sql} FROM {table} WITH NO DATA"
+            )
         with cursor.cursor.copy(f"COPY {stage} ({names_sql}) FROM STDIN") as copy:
             for row in values:
                 copy.write_row(row)

@@ -25,6 +25,7 @@ from integrations.mail.models import (
     SyncRun,
 )
 from integrations.mail.search_index import search_index_later
+from integrations.mail.sql import values_in
 from integrations.mail.sync.placement import placement_of
 from integrations.mail.sync.rows import insert_rows
 from integrations.mail.threads import threads_recount
@@ -125,7 +126,9 @@ class MailboxStore:
         ids = list(dict.fromkeys(provider_ids))
         if not ids:
             return {}
-        copies = MessageCopy.objects.filter(mailbox=self.mailbox, provider_message_id__in=ids)
+        copies = MessageCopy.objects.filter(
+            mailbox=self.mailbox, provider_message_id__in=values_in(ids, "text")
+        )
         return {c.provider_message_id: c for c in copies}
 
     def _update_copies(
@@ -155,7 +158,7 @@ class MailboxStore:
         MessageCopy.objects.bulk_update(
             copies, ["folder_ids", "is_read", "is_starred", "in_inbox", "in_sent", "is_archived"]
         )
-        messages = Message.objects.filter(pk__in={c.message_id for c in copies})
+        messages = Message.objects.filter(pk__in=values_in(list({c.message_id for c in copies})))
         threads_recount(messages.values_list("thread_id", flat=True))
 
     def _set_flags(
@@ -195,7 +198,9 @@ class MailboxStore:
             by_key.setdefault(self._key(remote), remote)
         messages = {
             key: (pk, thread_id)
-            for key, pk, thread_id in Message.objects.filter(rfc_message_id__in=list(by_key))
+            for key, pk, thread_id in Message.objects.filter(
+                rfc_message_id__in=values_in(list(by_key), "text")
+            )
             .order_by()
             .values_list("rfc_message_id", "pk", "thread_id")
         }
@@ -206,7 +211,7 @@ class MailboxStore:
             messages |= {
                 key: (pk, thread_id)
                 for key, pk, thread_id in Message.objects.filter(
-                    rfc_message_id__in=[k for k in by_key if k not in messages]
+                    rfc_message_id__in=values_in([k for k in by_key if k not in messages], "text")
                 )
                 .order_by()
                 .values_list("rfc_message_id", "pk", "thread_id")
@@ -250,7 +255,10 @@ class MailboxStore:
         thread_ids = {r.provider_thread_id for r in remotes.values() if r.provider_thread_id}
         by_provider_thread = (
             dict(
-                MessageCopy.objects.filter(mailbox=self.mailbox, provider_thread_id__in=thread_ids)
+                MessageCopy.objects.filter(
+                    mailbox=self.mailbox,
+                    provider_thread_id__in=values_in(list(thread_ids), "text"),
+                )
                 .order_by()
                 .values_list("provider_thread_id", "message__thread_id")
             )
@@ -262,7 +270,7 @@ class MailboxStore:
         }
         by_reference = (
             dict(
-                Message.objects.filter(rfc_message_id__in=references)
+                Message.objects.filter(rfc_message_id__in=values_in(list(references), "text"))
                 .order_by()
                 .values_list("rfc_message_id", "thread_id")
             )
@@ -462,13 +470,13 @@ class MailboxStore:
         if not provider_ids:
             return 0
         copies = MessageCopy.objects.filter(
-            mailbox=self.mailbox, provider_message_id__in=list(provider_ids)
+            mailbox=self.mailbox, provider_message_id__in=values_in(list(provider_ids), "text")
         )
         # Every thread that lost a copy is recounted, not only those that lost a message.
         held = dict(copies.values_list("message_id", "message__thread_id"))
         deleted, _ = copies.delete()
         if held:
-            Message.objects.filter(pk__in=list(held), copies__isnull=True).delete()
+            Message.objects.filter(pk__in=values_in(list(held)), copies__isnull=True).delete()
             threads_recount(set(held.values()))
         return deleted
 
@@ -519,5 +527,5 @@ class MailboxStore:
     def _resolve_failures(self, provider_ids: Sequence[str]) -> None:
         if provider_ids and self.failures_open:
             SyncFailure.objects.filter(
-                mailbox=self.mailbox, provider_message_id__in=list(provider_ids)
+                mailbox=self.mailbox, provider_message_id__in=values_in(list(provider_ids), "text")
             ).exclude(status=FailureStatus.RESOLVED).update(status=FailureStatus.RESOLVED)
