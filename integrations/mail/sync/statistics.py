@@ -31,8 +31,13 @@ class StatisticsKeeper:
         if self.created < self.next_refresh or connection.vendor != "postgresql":
             return
         self.next_refresh = 2 * self.created
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT mail_statistics_refresh()")
-            (refreshed,) = cursor.fetchone()
-        if not refreshed:
+        if not statistics_refresh():
             logger.info("mail statistics not refreshed: the tables are being vacuumed")
+
+
+def statistics_refresh() -> bool:
+    """ANALYZE the mail tables now (False: a vacuum held them, nothing was done)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT mail_statistics_refresh()")
+        (refreshed,) = cursor.fetchone()
+    return bool(refreshed)
