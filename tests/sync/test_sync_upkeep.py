@@ -20,12 +20,20 @@ from tests.mail.factories import ConnectionFactory, MailboxFactory
 pytestmark = pytest.mark.django_db
 
 
+def _counted(refreshes: list[int]) -> Any:
+    def refresh() -> bool:
+        refreshes.append(1)
+        return True
+
+    return refresh
+
+
 def test_statistics_are_refreshed_at_a_thousand_messages_then_each_time_the_run_doubles(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     refreshes: list[int] = []
     keeper = StatisticsKeeper()
-    monkeypatch.setattr(statistics, "statistics_refresh", lambda: refreshes.append(1) or True)
+    monkeypatch.setattr(statistics, "statistics_refresh", _counted(refreshes))
     monkeypatch.setattr(connection, "vendor", "postgresql")
 
     created_after = []
@@ -39,7 +47,7 @@ def test_statistics_are_refreshed_at_a_thousand_messages_then_each_time_the_run_
 
 def test_an_incremental_poll_never_refreshes_statistics(monkeypatch: pytest.MonkeyPatch) -> None:
     refreshes: list[int] = []
-    monkeypatch.setattr(statistics, "statistics_refresh", lambda: refreshes.append(1) or True)
+    monkeypatch.setattr(statistics, "statistics_refresh", _counted(refreshes))
     keeper = StatisticsKeeper()
 
     for _ in range(20):
