@@ -168,8 +168,9 @@ MAIL_POLL_SECONDS = env.int("MAIL_POLL_SECONDS", default=300)
 MAIL_PUSH_POLL_SECONDS = env.int("MAIL_PUSH_POLL_SECONDS", default=3600)
 # A sync run whose worker has not beaten for this long is resumed by another worker.
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=90)
-# Messages per provider page where the provider lets us choose (Graph's odata.maxpagesize).
-MAIL_SYNC_PAGE_SIZE = env.int("MAIL_SYNC_PAGE_SIZE", default=250)
+# Messages per provider page where the provider lets us choose (Graph's odata.maxpagesize):
+# each page is one transaction of the sync, and Gmail's listing pages hold 500.
+MAIL_SYNC_PAGE_SIZE = env.int("MAIL_SYNC_PAGE_SIZE", default=500)
 
 # --- Auth (django-allauth, e-mail only) ----------------------------------------------------
 AUTHENTICATION_BACKENDS = [
