@@ -54,9 +54,12 @@ def pdf_page_count(data: bytes) -> int:
     with _PDFIUM:
         document = _opened(data)
         try:
-            return len(document)
+            pages = len(document)
         finally:
             document.close()
+    if not pages:
+        raise PreviewUnavailable("The PDF has no pages.")
+    return pages
 
 
 def pdf_page_picture(data: bytes, page: int = 1) -> tuple[bytes, int]:

@@ -184,5 +184,13 @@
     toast(text.length && text.length < 300 ? text : "That did not work. Reload the page and try again.");
   });
 
+  // A thumbnail that cannot be drawn (a damaged PDF, say) goes away rather than show a broken
+  // image; its Preview and Download links stay. Errors of images do not bubble: capture them.
+  document.addEventListener("error", function (event) {
+    var image = event.target;
+    var thumbnail = image && image.tagName === "IMG" && image.closest(".attachment__preview");
+    if (thumbnail) thumbnail.hidden = true;
+  }, true);
+
   keepSelection();
 })();

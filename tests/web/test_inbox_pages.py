@@ -320,7 +320,8 @@ def test_opening_a_thread_shows_its_messages_and_marks_it_read(
     assert f'src="/inbox/messages/{first.pk}/body/"' in page
     assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in page
     attachment = views[0].attachments[0]
-    assert attachment.kind == "pdf" and f'href="{attachment.url}" target="_blank"' in page
+    assert attachment.kind == "pdf" and f'href="{attachment.preview_url}" target="_blank"' in page
+    assert f'src="{attachment.thumbnail_url}"' in page
     assert f'href="{attachment.url}?download=1"' in page
     assert QUOTE_TEXT in page  # the summary line's snippet
     assert _copies(org_a, mail, "q1").is_read

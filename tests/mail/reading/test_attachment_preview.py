@@ -40,7 +40,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 @pytest.fixture
 def mail(org_a: Tenant) -> dict[str, Any]:
-    """A message with a two-page PDF, a PDF-named HTML file and a damaged PDF."""
+    """A message with a two-page PDF, a PDF-named HTML file, a damaged and an empty PDF."""
     with org_a.scope():
         box: Mailbox = MailboxFactory(connection=ConnectionFactory(user=org_a.member))
         message = mail_message(
@@ -60,6 +60,7 @@ def mail(org_a: Tenant) -> dict[str, Any]:
             "pdf": attached(f"{MARKER}.pdf", "application/pdf", pdf_document(2)),
             "fake": attached("invoice.pdf", "application/pdf", b"<script>alert(1)</script>"),
             "broken": attached("broken.pdf", "application/pdf", b"%PDF-1.7\n\x00garbage"),
+            "empty": attached("empty.pdf", "application/pdf", pdf_document(0)),
             "text": attached("notes.txt", "text/plain", b"%PDF- but text"),
         }
 
@@ -107,6 +108,7 @@ def test_a_huge_page_is_drawn_within_the_pixel_budget(org_a: Tenant, mail: dict[
         ("fake", {}, "attachment", "Only PDF attachments have a preview."),
         ("text", {}, "attachment", "Only PDF attachments have a preview."),
         ("broken", {}, "attachment", "cannot be read"),
+        ("empty", {}, "attachment", "cannot be read"),
     ],
 )
 def test_what_cannot_be_previewed_is_a_400_in_the_error_format(
@@ -171,7 +173,10 @@ def test_the_preview_page_explains_what_it_cannot_show(org_a: Tenant, mail: dict
     )
 
     assert fake.status_code == 200 and "Only PDF attachments have a preview." in fake.text
+    empty = web.get(reverse("mail-attachment-preview", args=[mail["message"].pk, mail["empty"].pk]))
+
     assert "cannot be read" in broken.text and '<img class="pdf-preview__page"' not in broken.text
+    assert "cannot be read" in empty.text
 
 
 def test_the_thread_view_shows_a_pdfs_first_page_and_a_preview_link(
