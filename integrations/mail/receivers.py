@@ -45,10 +45,11 @@ def _organization_domains_changed(
     sender: Any, instance: Organization, created: bool = False, raw: bool = False, **kw: Any
 ) -> None:
     """A domain that became the organization's own is internal: its people lose the accounts
-    their domain gave them; one that stopped being its own matches accounts again."""
+    their domain gave them, and mail with them is internal or outbound; one that stopped being
+    its own matches accounts again, and its mail is inbound again."""
     before: set[str] | None = instance.__dict__.pop(_DOMAINS_BEFORE, None)
     if raw or created or before is None:
         return
     changed = before ^ _own_domains(instance.email_domains)
     if changed:
-        relink_later(organization_id=instance.pk, domains=changed)
+        relink_later(organization_id=instance.pk, own_domains=changed)

@@ -18,7 +18,7 @@ from crm.models import Organization
 from crm.tasks import tenant_task
 from integrations.mail.matching_relink import mail_relink
 
-KINDS = ("addresses", "domains", "contact_ids", "account_ids", "deal_ids")
+KINDS = ("addresses", "domains", "contact_ids", "account_ids", "deal_ids", "own_domains")
 # Items of one kind per task: bounded messages, bounded work per transaction.
 TASK_ITEMS = 500
 
@@ -70,8 +70,9 @@ def _queued(pending: _Pending) -> bool:
 
 
 def relink_later(*, organization_id: int, **items: Iterable[Any]) -> None:
-    """Relink past mail for these ``addresses``, ``domains``, ``contact_ids``, ``account_ids``
-    and ``deal_ids`` once the current transaction commits."""
+    """Relink past mail for these ``addresses``, ``domains``, ``contact_ids``, ``account_ids``,
+    ``deal_ids`` and ``own_domains`` (see ``mail_relink``) once the current transaction
+    commits."""
     unknown = set(items) - set(KINDS)
     if unknown:
         raise TypeError(f"relink_later() got unknown kinds {sorted(unknown)}")

@@ -1,5 +1,7 @@
 """Past mail follows the organization's own domains: a domain that becomes internal stops
-giving its people accounts, one that stops being internal matches accounts again.
+giving its people accounts and makes mail with them internal or outbound, one that stops being
+internal matches accounts again and its mail is inbound again; the inbox's direction filter
+follows.
 
 Every test saves the organization as the admin and the demo seeding do, then runs what the
 transaction queued for its commit: the signal → on_commit → relink task path, end to end.
@@ -14,7 +16,15 @@ import pytest
 from crm import services
 from crm.models import Account, Organization
 from integrations.mail.matching import match_messages
-from integrations.mail.models import LinkSource, Mailbox, Message, Participant, ThreadLink
+from integrations.mail.models import (
+    Direction,
+    LinkSource,
+    Mailbox,
+    MailboxThread,
+    Message,
+    Participant,
+    ThreadLink,
+)
 from tests.conftest import Tenant
 from tests.mail.factories import mail_message
 
@@ -126,4 +136,48 @@ def test_saving_the_organization_without_a_domain_change_queues_no_relink(
 
     _domains_set(organization, ["alpha.test", "sister.test"])
     commit()
-    assert sent == [{"domains": ["sister.test"]}]
+    assert sent == [{"own_domains": ["sister.test"]}]
+
+
+def _directions(*messages: Message) -> list[str]:
+    return [Message.objects.get(pk=m.pk).direction for m in messages]
+
+
+def test_mail_with_a_domain_that_becomes_internal_is_internal_or_outbound(
+    org_a: Tenant, mailbox: Mailbox, commit: Commit
+) -> None:
+    with org_a.scope():
+        (from_sister,) = _stored(mailbox, "pat@eu.sister.test")
+        to_sister = mail_message(mailbox, sender="pat@sister.test", to=["ann@client.test"])
+        from_client = mail_message(mailbox, sender="ann@client.test", to=["pat@sister.test"])
+        commit()
+        assert _directions(from_sister, to_sister, from_client) == [Direction.INBOUND] * 3
+
+        _domains_set(org_a.organization, ["alpha.test", "sister.test"])
+        commit()
+
+        assert _directions(from_sister, to_sister, from_client) == [
+            Direction.INTERNAL,  # pat (a subdomain) to Alice: both the organization's own
+            Direction.OUTBOUND,  # pat to a client
+            Direction.INBOUND,  # a client to pat
+        ]
+        rows = MailboxThread.objects.filter(thread_id=from_sister.thread_id, scope=0)
+        assert rows.values_list("inbound", "outbound").get() == (False, False)
+
+
+def test_mail_with_a_domain_that_stops_being_internal_is_inbound_again(
+    org_a: Tenant, mailbox: Mailbox, commit: Commit
+) -> None:
+    with org_a.scope():
+        _domains_set(org_a.organization, ["alpha.test", "sister.test"])
+        commit()
+        (message,) = _stored(mailbox, "pat@sister.test")
+        Message.objects.filter(pk=message.pk).update(direction=Direction.INTERNAL)
+        commit()
+
+        _domains_set(org_a.organization, ["alpha.test"])
+        commit()
+
+        assert _directions(message) == [Direction.INBOUND]
+        rows = MailboxThread.objects.filter(thread_id=message.thread_id, scope=0)
+        assert rows.values_list("inbound", flat=True).get() is True
