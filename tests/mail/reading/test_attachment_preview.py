@@ -148,45 +148,47 @@ def test_another_organizations_pdf_is_a_404_in_the_api_and_the_web(
     assert web.post(page).status_code == 405
 
 
-def test_the_preview_page_shows_every_page_as_a_picture_beside_the_download(
-    org_a: Tenant, mail: dict[str, Any]
-) -> None:
+@pytest.fixture
+def reader(org_a: Tenant) -> Client:
+    """A member of A, signed in to the web UI."""
     web = Client()
     web.force_login(org_a.member)
-    message, pdf = mail["message"], mail["pdf"]
+    return web
 
-    page = web.get(reverse("mail-attachment-preview", args=[message.pk, pdf.pk])).content.decode()
 
-    base = f"http://testserver{API}/email/messages/{message.pk}/attachments/{pdf.pk}"
+def _preview_page(web: Client, mail: dict[str, Any], key: str) -> Any:
+    return web.get(reverse("mail-attachment-preview", args=[mail["message"].pk, mail[key].pk]))
+
+
+def test_the_preview_page_shows_every_page_as_a_picture_beside_the_download(
+    reader: Client, mail: dict[str, Any]
+) -> None:
+    page = _preview_page(reader, mail, "pdf").content.decode()
+
+    base = (
+        f"http://testserver{API}/email/messages/{mail['message'].pk}/attachments/{mail['pdf'].pk}"
+    )
     assert f'src="{base}/preview?page=1"' in page and f'src="{base}/preview?page=2"' in page
     assert "preview?page=3" not in page and "2 pages" in page
     assert f'href="{base}?download=1"' in page
 
 
-def test_the_preview_page_explains_what_it_cannot_show(org_a: Tenant, mail: dict[str, Any]) -> None:
-    web = Client()
-    web.force_login(org_a.member)
-
-    fake = web.get(reverse("mail-attachment-preview", args=[mail["message"].pk, mail["fake"].pk]))
-    broken = web.get(
-        reverse("mail-attachment-preview", args=[mail["message"].pk, mail["broken"].pk])
-    )
+def test_the_preview_page_explains_what_it_cannot_show(
+    reader: Client, mail: dict[str, Any]
+) -> None:
+    fake, broken, empty = (_preview_page(reader, mail, key) for key in ("fake", "broken", "empty"))
 
     assert fake.status_code == 200 and "Only PDF attachments have a preview." in fake.text
-    empty = web.get(reverse("mail-attachment-preview", args=[mail["message"].pk, mail["empty"].pk]))
-
     assert "cannot be read" in broken.text and '<img class="pdf-preview__page"' not in broken.text
     assert "cannot be read" in empty.text
 
 
 def test_the_thread_view_shows_a_pdfs_first_page_and_a_preview_link(
-    org_a: Tenant, mail: dict[str, Any]
+    reader: Client, mail: dict[str, Any]
 ) -> None:
-    web = Client()
-    web.force_login(org_a.member)
     message, pdf = mail["message"], mail["pdf"]
 
-    page = web.get(reverse("inbox_thread", args=[message.thread_id])).content.decode()
+    page = reader.get(reverse("inbox_thread", args=[message.thread_id])).content.decode()
 
     preview = reverse("mail-attachment-preview", args=[message.pk, pdf.pk])
     assert f'attachments/{pdf.pk}/preview?page=1"' in page
