@@ -42,7 +42,11 @@
 
   function press(selector, scope) {
     var button = scope && scope.querySelector(selector);
-    if (button) button.click();
+    if (!button) return;
+    // What htmx swapped in a moment ago is wired only once it settles: a key pressed before
+    // that would submit the form as a full page load. Wire it now (a no-op when it is).
+    if (window.htmx) window.htmx.process(button.closest("form") || button);
+    button.click();
   }
 
   function open(row) {
