@@ -14,6 +14,7 @@ message is kept at once, so a mail with ten small inline images costs one provid
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -35,6 +36,15 @@ from integrations.providers.mail import (
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+
+
+def media_type(attachment: Attachment) -> str:
+    """The stored content type when it is a plain ``type/subtype``, else octet-stream."""
+    value = (attachment.content_type or "").split(";", 1)[0].strip().lower()
+    return value if _MEDIA_TYPE.match(value) else "application/octet-stream"
 
 
 class ContentUnavailable(Exception):

@@ -1,6 +1,7 @@
 """Pictures of a PDF attachment's pages, so a reader sees the document in Liaison without
 downloading it or handing it to a viewer plugin.
 
+    pdf_content(attachment) -> bytes                 # PreviewUnavailable if it is no PDF
     pdf_page_count(data) -> int                      # PreviewUnavailable if it cannot be read
     pdf_page_picture(data, page=1) -> (png, pages)   # PageOutOfRange, PreviewUnavailable
 
@@ -17,6 +18,9 @@ import io
 import threading
 
 import pypdfium2 as pdfium
+
+from integrations.mail.content import attachment_content_ensure, media_type
+from integrations.mail.models import Attachment
 
 PDF_MAGIC = b"%PDF-"
 PREVIEW_WIDTH = 1000
@@ -39,6 +43,17 @@ def is_pdf(content_type: str, head: bytes) -> bool:
     """Declared a PDF and starting like one (a PDF may have junk before ``%PDF-``; PDFium
     tolerates up to 1,024 bytes of it)."""
     return content_type == "application/pdf" and PDF_MAGIC in head[:1024]
+
+
+def pdf_content(attachment: Attachment) -> bytes:
+    """The attachment's bytes, fetched from the provider on first use (``ContentUnavailable``
+    when that fails); PreviewUnavailable when it is not a PDF."""
+    attachment_content_ensure(attachment=attachment)
+    with attachment.content.open("rb") as content:
+        data = content.read()
+    if not is_pdf(media_type(attachment), data[:1024]):
+        raise PreviewUnavailable("Only PDF attachments have a preview.")
+    return data
 
 
 def _opened(data: bytes) -> pdfium.PdfDocument:

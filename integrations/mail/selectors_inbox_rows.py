@@ -178,7 +178,7 @@ class _Thread:
 
 def _threads(thread_ids: Sequence[int]) -> dict[int, _Thread]:
     """Subject, shared inbox (the thread's own, else that of the mailbox that first received
-    it, as ``selectors_inboxes.threads_with_inbox`` says) and assignee of each conversation."""
+    it, as ``selectors_inboxes.first_mailbox_inbox`` reads it) and assignee of each conversation."""
     where, params = ids_condition("t.id", thread_ids)
     rows = fetched(
         "SELECT t.id, t.subject, i.id, i.name, i.color, u.id, u.email, u.first_name, u.last_name "  # noqa: S608 - fixed text

@@ -7,19 +7,19 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import BigIntegerField, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BigIntegerField, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from crm.models import Account, Contact, Deal, Role, User
 from crm.tenancy import current_organization
 from integrations.mail.models import (
     InboxFolder,
-    MessageCopy,
     ThreadLink,
     Visibility,
 )
 from integrations.mail.search import SearchQuery, search_hits, search_ids
 from integrations.mail.selectors_inbox_rows import ConversationRow, MessageRow
+from integrations.mail.selectors_inboxes import first_mailbox_inbox
 from integrations.mail.sql import fetched, ids_condition, values_in
 from integrations.mail.visibility import FULL, HIDDEN, METADATA, SUBJECT
 
@@ -161,15 +161,6 @@ class Found:
         if ids is None:
             return cls(Q(**{f"{field}__in": hits}), bounded=False)
         return cls(Q(**{f"{field}__in": values_in(ids)}), bounded=True)
-
-
-def first_mailbox_inbox(thread: str = "thread_id") -> Subquery:
-    """The shared inbox of the mailbox that first received the thread named by the outer
-    query's ``thread`` (as selectors_inboxes.threads_with_inbox reads it)."""
-    copies = MessageCopy.objects.filter(
-        message__thread_id=OuterRef(thread), mailbox__shared_inbox__isnull=False
-    )
-    return Subquery(copies.order_by("received_at", "pk").values("mailbox__shared_inbox_id")[:1])
 
 
 def filtered_by_conversation(

@@ -66,18 +66,18 @@ def thread_visible_to_member(*, thread: MailThread, user_id: int) -> User | None
     return membership.user
 
 
+def first_mailbox_inbox(thread: str = "pk") -> Subquery:
+    """The shared inbox of the mailbox that first received the thread named by the outer
+    query's ``thread`` (the MailThread's id)."""
+    copies = MessageCopy.objects.filter(
+        message__thread_id=OuterRef(thread), mailbox__shared_inbox__isnull=False
+    )
+    return Subquery(copies.order_by("received_at", "pk").values("mailbox__shared_inbox_id")[:1])
+
+
 def threads_with_inbox(threads: QuerySet[MailThread]) -> QuerySet[MailThread]:
     """``threads`` annotated with ``inbox_id``: the thread's own shared inbox, else the one of
     the mailbox that first received it."""
-    first_mailbox_inbox = (
-        MessageCopy.objects.filter(
-            message__thread=OuterRef("pk"), mailbox__shared_inbox__isnull=False
-        )
-        .order_by("received_at", "pk")
-        .values("mailbox__shared_inbox_id")[:1]
-    )
     return threads.annotate(
-        inbox_id=Coalesce(
-            "shared_inbox_id", Subquery(first_mailbox_inbox), output_field=BigIntegerField()
-        )
+        inbox_id=Coalesce("shared_inbox_id", first_mailbox_inbox(), output_field=BigIntegerField())
     )

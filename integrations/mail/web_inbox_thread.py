@@ -25,7 +25,8 @@ from crm import selectors as crm_selectors
 from crm.models import Task, TaskStatus
 from crm.tenancy import current_organization
 from crm.web.access import acting_user, is_htmx, member_required
-from integrations.mail.api.reading import INLINE_TYPES, media_type
+from integrations.mail.api.reading import INLINE_TYPES
+from integrations.mail.content import media_type
 from integrations.mail.flags import Flag
 from integrations.mail.inbox_actions import conversation_flags, conversations_flag_set
 from integrations.mail.matching_relink import Entity

@@ -21,13 +21,11 @@ from django.urls import path, reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from crm.web.access import acting_user, is_htmx, member_required
-from integrations.mail.api.reading import media_type
 from integrations.mail.content import (
     ContentUnavailable,
-    attachment_content_ensure,
     message_body_ensure,
 )
-from integrations.mail.previews import PreviewUnavailable, is_pdf, pdf_page_count
+from integrations.mail.previews import PreviewUnavailable, pdf_content, pdf_page_count
 from integrations.mail.reading_html import (
     attachment_url,
     attachments_prefix,
@@ -177,13 +175,7 @@ def attachment_preview(request: HttpRequest, pk: int, attachment_id: int) -> Htt
     reading, attachment = found
     problem, pages = "", 0
     try:
-        attachment_content_ensure(attachment=attachment)
-        with attachment.content.open("rb") as content:
-            data = content.read()
-        if not is_pdf(media_type(attachment), data[:1024]):
-            problem = "Only PDF attachments have a preview."
-        else:
-            pages = pdf_page_count(data)
+        pages = pdf_page_count(pdf_content(attachment))
     except (ContentUnavailable, PreviewUnavailable) as exc:
         problem = str(exc)
     url = attachment_url(request, attachment)

@@ -35,14 +35,14 @@ from integrations.mail.attachment_links import AttachmentGrant, attachment_link_
 from integrations.mail.content import (
     ContentUnavailable,
     attachment_content_ensure,
+    media_type,
     message_body_ensure,
 )
 from integrations.mail.models import Attachment
 from integrations.mail.previews import (
     PageOutOfRange,
     PreviewUnavailable,
-    is_pdf,
-    pdf_page_count,
+    pdf_content,
     pdf_page_picture,
 )
 from integrations.mail.selectors_reading import (
@@ -63,7 +63,6 @@ CONTENT_STATUS = {"ProviderThrottled": 503, "ProviderUnavailable": 503, "Connect
 INLINE_TYPES = frozenset(
     {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif"}
 )
-_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 _ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+\-]")
 ATTACHMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
@@ -202,12 +201,6 @@ def content_disposition(kind: str, filename: str) -> str:
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def media_type(attachment: Attachment) -> str:
-    """The stored content type when it is a plain ``type/subtype``, else octet-stream."""
-    value = (attachment.content_type or "").split(";", 1)[0].strip().lower()
-    return value if _MEDIA_TYPE.match(value) else "application/octet-stream"
-
-
 class AnyAcceptNegotiation(DefaultContentNegotiation):
     """The content is what it is whatever ``Accept`` says (``<img>`` asks for ``image/*``);
     errors still come as JSON."""
@@ -274,34 +267,6 @@ class AttachmentView(TenantAPIView):
         return response
 
 
-def attachment_bytes(user: User, message_id: int, attachment_id: int) -> tuple[Attachment, bytes]:
-    """An attachment the person may read, with its content (fetched on first use)."""
-    found = attachment_for_reader(user=user, message_id=message_id, attachment_id=attachment_id)
-    if found is None:
-        raise NotFoundError("Attachment")
-    _, attachment = found
-    with _content_errors():
-        attachment_content_ensure(attachment=attachment)
-    with attachment.content.open("rb") as content:
-        return attachment, content.read()
-
-
-def pdf_checked(attachment: Attachment, data: bytes) -> None:
-    """A 400 in the error format when the attachment is not a PDF."""
-    if not is_pdf(media_type(attachment), data[:1024]):
-        raise serializers.ValidationError({"attachment": ["Only PDF attachments have a preview."]})
-
-
-def pdf_pages(attachment: Attachment, data: bytes) -> int:
-    """How many pages the PDF attachment has; a 400 in the error format when it is no PDF or
-    cannot be read."""
-    pdf_checked(attachment, data)
-    try:
-        return pdf_page_count(data)
-    except PreviewUnavailable as exc:
-        raise serializers.ValidationError({"attachment": [str(exc)]}) from exc
-
-
 class AttachmentPreviewQuerySerializer(serializers.Serializer):
     page = serializers.IntegerField(min_value=1, default=1)
 
@@ -332,9 +297,14 @@ class AttachmentPreviewView(TenantAPIView):
     def get(self, request: Request, pk: int, attachmentId: int) -> Any:
         query = AttachmentPreviewQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        attachment, data = attachment_bytes(acting_user(request), pk, attachmentId)
-        pdf_checked(attachment, data)
+        found = attachment_for_reader(
+            user=acting_user(request), message_id=pk, attachment_id=attachmentId
+        )
+        if found is None:
+            raise NotFoundError("Attachment")
         try:
+            with _content_errors():
+                data = pdf_content(found[1])
             picture, pages = pdf_page_picture(data, query.validated_data["page"])
         except PageOutOfRange as exc:
             raise serializers.ValidationError({"page": [str(exc)]}) from exc
