@@ -16,8 +16,8 @@ from django.conf import settings
 from google.auth.credentials import Credentials
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
-from googleapiclient.http import BatchHttpRequest
 
+from integrations.providers.google.batch_wire import WireBatchHttpRequest
 from integrations.providers.mail import DriverContext
 
 HTTP_TIMEOUT_SECONDS = 60
@@ -86,6 +86,6 @@ def calendar_service(ctx: DriverContext, http: AuthorizedHttp | None = None) -> 
     return _service("calendar", "v3", "calendar/v3/", http or authorized_http(ctx))
 
 
-def gmail_batch(callback: Callable[[str, Any, Exception | None], None]) -> BatchHttpRequest:
+def gmail_batch(callback: Callable[[str, Any, Exception | None], None]) -> WireBatchHttpRequest:
     # The batch endpoint ignores api_endpoint in google-api-python-client: name it explicitly.
-    return BatchHttpRequest(callback=callback, batch_uri=settings.GOOGLE_BATCH_URI)
+    return WireBatchHttpRequest(callback=callback, batch_uri=settings.GOOGLE_BATCH_URI)
