@@ -5,9 +5,10 @@
 
 Fills one sandbox Gmail mailbox (quotas off) and times, alternately, ``rounds`` times each:
 
-- plain: the same google-api-python-client service and HTTP object the driver uses, the same
+- plain: the same google-api-python-client service and HTTP objects the driver uses, the same
   ``messages.list`` query and page size, the same 50-call ``BatchHttpRequest``s of
-  ``messages.get(format="full")``, keeping the JSON dicts as they come (no normalization);
+  ``messages.get(format="full")`` over the same connections at once, keeping the JSON dicts
+  as they come (no normalization);
 - driver: ``GmailDriver.changes(cursor=None)`` then ``GmailDriver.fetch(page.fetch)`` per page,
   producing RemoteMessages.
 
@@ -45,7 +46,11 @@ django.setup()
 from django.conf import settings  # noqa: E402
 
 from integrations.providers.google.gmail import GmailDriver  # noqa: E402
-from integrations.providers.google.gmail_batch import BATCH_SIZE  # noqa: E402
+from integrations.providers.google.gmail_batch import (  # noqa: E402
+    BATCH_SIZE,
+    full_message_requests,
+    over_connections,
+)
 from integrations.providers.google.gmail_changes import PAGE_SIZE, listing_query  # noqa: E402
 from integrations.providers.google.gmail_payload import message_from_resource  # noqa: E402
 from integrations.providers.google.services import gmail_batch  # noqa: E402
@@ -106,8 +111,9 @@ def configure(control: SandboxClient, messages: int) -> DriverContext:
 
 
 def plain_download(driver: GmailDriver, keep_all: bool = False) -> list[dict[str, Any]]:
-    """The same client, query, pages and batches as the driver; the raw JSON of each page's
-    messages is dropped once the next page comes (like the driver's), unless ``keep_all``."""
+    """The same client, query, pages, batches and connections as the driver; the raw JSON of
+    each page's messages is dropped once the next page comes (like the driver's), unless
+    ``keep_all``."""
     resources: list[dict[str, Any]] = []
     kept: list[dict[str, Any]] = []
     messages, query, token = driver.messages, listing_query(WINDOW), None
@@ -117,17 +123,21 @@ def plain_download(driver: GmailDriver, keep_all: bool = False) -> list[dict[str
             raise error
         resources.append(response)
 
+    def send(chunk: list[str], http: Any) -> list[str]:
+        batch = gmail_batch(keep)
+        for request in full_message_requests(messages, chunk):
+            batch.add(request)
+        batch.execute(http=http)
+        return []
+
     while True:
         params: dict[str, Any] = {"userId": "me", "q": query, "maxResults": PAGE_SIZE}
         if token:
             params["pageToken"] = token
         page = messages.list(**params).execute()
         ids = [m["id"] for m in page.get("messages", ())]
-        for offset in range(0, len(ids), BATCH_SIZE):
-            batch = gmail_batch(keep)
-            for message_id in ids[offset : offset + BATCH_SIZE]:
-                batch.add(messages.get(userId="me", id=message_id, format="full"))
-            batch.execute(http=driver.http)
+        chunks = [ids[offset : offset + BATCH_SIZE] for offset in range(0, len(ids), BATCH_SIZE)]
+        over_connections(send, chunks, driver.https)
         if keep_all:
             kept += resources
         else:

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from integrations.providers.google import gmail_calls, gmail_flags
-from integrations.providers.google.gmail_batch import fetch_batched
+from integrations.providers.google.gmail_batch import FETCH_CONNECTIONS, fetch_batched
 from integrations.providers.google.gmail_changes import (
     decode_cursor,
     history_pages,
@@ -67,6 +67,8 @@ class GmailDriver:
     ) -> None:
         self.ctx = ctx
         self.http = authorized_http(ctx)
+        # Message batches go over several connections at once (gmail_batch.over_connections).
+        self.https = [self.http] + [authorized_http(ctx) for _ in range(FETCH_CONNECTIONS - 1)]
         self.service = gmail_service(ctx, self.http)
         # Building a resource re-creates all its methods from discovery: do it once.
         self.users = self.service.users()
@@ -109,7 +111,7 @@ class GmailDriver:
     def fetch(self, provider_ids: Sequence[str]) -> list[RemoteMessage | FetchFailure]:
         return fetch_batched(
             self.messages,
-            self.http,
+            self.https,
             provider_ids,
             convert=message_from_resource,
             policy=self.fetch_policy,

@@ -10,12 +10,18 @@ retry list. A 401 inside a batch was already renewed and resent by BatchHttpRequ
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
+from django.db import connection as db_connection
 from googleapiclient.errors import BatchError, HttpError
+from googleapiclient.http import HttpRequest
 
 from integrations.providers.base import InvalidGrant, ProviderUnavailable
 from integrations.providers.google.gmail_calls import (
@@ -31,17 +37,95 @@ from integrations.providers.retry import RetryPolicy, call_with_retries, retry_a
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
+# Batches in flight at once, each on its own connection.
+FETCH_CONNECTIONS = 2
 T = TypeVar("T")
+_ID_MARK = "liaison-message-id"
+
+
+def full_message_requests(messages: Any, ids: Sequence[str]) -> list[HttpRequest]:
+    """``messages.get(userId="me", id=…, format="full")`` for each id. The discovery method
+    builds the first (parameter checks, URI template, headers); the others are that request
+    with their own id in the path, instead of checking and expanding the same parameters
+    again for every message."""
+    template = messages.get(userId="me", id=_ID_MARK, format="full")
+    if template.uri.count(_ID_MARK) != 1 or template.body is not None:
+        return [messages.get(userId="me", id=message_id, format="full") for message_id in ids]
+    head, tail = template.uri.split(_ID_MARK)
+    return [
+        HttpRequest(
+            template.http,
+            template.postproc,
+            f"{head}{quote(message_id, safe='')}{tail}",
+            method=template.method,
+            headers=dict(template.headers),
+            methodId=template.methodId,
+        )
+        for message_id in ids
+    ]
+
+
+def over_connections(
+    send: Callable[[list[str], Any], list[str]],
+    chunks: Sequence[list[str]],
+    https: Sequence[Any],
+) -> list[list[str]]:
+    """``send(chunk, http)`` of every chunk, in order of the chunks, with one batch in flight
+    per connection (an httplib2 connection serves one request at a time): while this thread
+    reads one answer, Google is already serving the next batch. The second connection's thread
+    runs in this one's context (organization, token cache); the first error raised on either
+    is raised here once both stopped."""
+    if len(https) < 2 or len(chunks) < 2:
+        return [send(chunk, https[0]) for chunk in chunks]
+    todo: queue.SimpleQueue[tuple[int, list[str]]] = queue.SimpleQueue()
+    for item in enumerate(chunks):
+        todo.put(item)
+    results: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def work(http: Any) -> None:
+        try:
+            while not errors:
+                try:
+                    index, chunk = todo.get_nowait()
+                except queue.Empty:
+                    return
+                results[index] = send(chunk, http)
+        except BaseException as error:  # raised by the calling thread below
+            errors.append(error)
+
+    def helper(http: Any) -> None:
+        try:
+            work(http)
+        finally:
+            db_connection.close()  # the token may have been read on this thread's own
+
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(helper, http), daemon=True)
+        for http in https[1:]
+    ]
+    for thread in threads:
+        thread.start()
+    work(https[0])
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [results[index] for index in range(len(chunks))]
 
 
 class _Round(Generic[T]):
     """The state of one fetch across retry rounds."""
 
     def __init__(
-        self, messages: Any, http: Any, convert: Callable[[dict[str, Any]], T], ids: list[str]
+        self,
+        messages: Any,
+        https: Sequence[Any],
+        convert: Callable[[dict[str, Any]], T],
+        ids: list[str],
     ) -> None:
         self.messages = messages
-        self.http = http
+        self.https = https
         self.convert = convert
         self.pending = ids
         self.results: dict[str, T | FetchFailure] = {}
@@ -51,10 +135,12 @@ class _Round(Generic[T]):
 
     def run(self) -> None:
         """Send every pending id once; raise a retryable error if some must go again."""
-        failed: list[str] = []
         self.retry_after, self.throttled = None, False
-        for offset in range(0, len(self.pending), BATCH_SIZE):
-            failed += self._batch(self.pending[offset : offset + BATCH_SIZE])
+        chunks = [
+            self.pending[offset : offset + BATCH_SIZE]
+            for offset in range(0, len(self.pending), BATCH_SIZE)
+        ]
+        failed = [i for ids in over_connections(self._batch, chunks, self.https) for i in ids]
         self.pending = failed
         if not failed:
             return
@@ -62,7 +148,7 @@ class _Round(Generic[T]):
             raise ProviderThrottled(self.retry_after)
         raise ProviderUnavailable(f"Gmail failed {len(failed)} message fetches.")
 
-    def _batch(self, ids: list[str]) -> list[str]:
+    def _batch(self, ids: list[str], http: Any) -> list[str]:
         failed: list[str] = []
 
         def answered(request_id: str, response: Any, error: Exception | None) -> None:
@@ -73,11 +159,10 @@ class _Round(Generic[T]):
                 failed.append(message_id)
 
         batch = gmail_batch(answered)
-        for index, message_id in enumerate(ids):
-            request = self.messages.get(userId="me", id=message_id, format="full")
+        for index, request in enumerate(full_message_requests(self.messages, ids)):
             batch.add(request, request_id=str(index))
         try:
-            batch.execute(http=self.http)
+            batch.execute(http=http)
         except HttpError as error:
             # The batch request itself failed: every call in it is still to do.
             if status_of(error) == 401:
@@ -137,15 +222,16 @@ class _Round(Generic[T]):
 
 def fetch_batched(
     messages: Any,
-    http: Any,
+    https: Sequence[Any],
     provider_ids: Sequence[str],
     *,
     convert: Callable[[dict[str, Any]], T],
     policy: RetryPolicy,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[T | FetchFailure]:
-    """``convert(resource)`` of each id, in the given order, or its FetchFailure."""
-    state = _Round(messages, http, convert, list(dict.fromkeys(provider_ids)))
+    """``convert(resource)`` of each id, in the given order, or its FetchFailure. The batches
+    go over the ``https`` connections at once (``over_connections``)."""
+    state = _Round(messages, https, convert, list(dict.fromkeys(provider_ids)))
     if state.pending:
         try:
             call_with_retries(state.run, policy=policy, sleep=sleep, what="Gmail message batch")
