@@ -30,6 +30,8 @@ from integrations.mail.models import (
     ThreadLink,
     ThreadLinkSuppression,
 )
+from integrations.mail.sql import values_in
+from integrations.mail.sync.rows import insert_rows
 
 CLOSED_STAGES = (DealStage.WON, DealStage.LOST)
 # Ids per IN (...) list when a set can be large (relinking a whole domain).
@@ -77,7 +79,7 @@ def rules_for(addresses: Collection[str]) -> dict[str, RuleTarget]:
     if not addresses:
         return {}
     rows = (
-        AddressRule.objects.filter(address__in=list(addresses))
+        AddressRule.objects.filter(address__in=values_in(list(addresses), "text"))
         .order_by("id")
         .values_list("address", "contact_id", "account_id", "deal_id", "contact__account_id")
     )
@@ -110,7 +112,9 @@ class AddressBook:
             return cls(own=own, contacts={}, rules={}, domains={})
         contacts = {
             email: (contact_id, account_id)
-            for email, contact_id, account_id in ContactEmail.objects.filter(email__in=addresses)
+            for email, contact_id, account_id in ContactEmail.objects.filter(
+                email__in=values_in(addresses, "text")
+            )
             .order_by()
             .values_list("email", "contact_id", "contact__account_id")
         }
@@ -122,7 +126,7 @@ class AddressBook:
         }
         domains = (
             dict(
-                AccountDomain.objects.filter(domain__in=list(candidates))
+                AccountDomain.objects.filter(domain__in=values_in(list(candidates), "text"))
                 .order_by()
                 .values_list("domain", "account_id")
             )
@@ -200,9 +204,9 @@ class ContactDeals:
         every: dict[int, set[int]] = defaultdict(set)
         open_: dict[int, set[int]] = defaultdict(set)
         if contact_ids:
-            rows = DealContact.objects.filter(contact_id__in=list(contact_ids)).values_list(
-                "contact_id", "deal_id", "deal__stage"
-            )
+            rows = DealContact.objects.filter(
+                contact_id__in=values_in(list(contact_ids))
+            ).values_list("contact_id", "deal_id", "deal__stage")
             for contact_id, deal_id, stage in rows:
                 every[contact_id].add(deal_id)
                 if stage not in CLOSED_STAGES:
@@ -251,17 +255,20 @@ def links_create(wanted: dict[LinkKey, str], *, organization_id: int) -> int:
     """Insert the links; those that exist already (in any source) are left as they are, and
     those someone removed by hand are not made again."""
     wanted = links_unsuppressed(wanted)
-    ThreadLink.objects.bulk_create(
+    # Plain rows, not model instances: a first sync links thousands of threads a page.
+    insert_rows(
+        ThreadLink,
         [
-            ThreadLink(
-                organization_id=organization_id,
-                thread_id=thread_id,
-                source=source,
-                **{f"{kind}_id": pk},
-            )
+            {
+                "organization_id": organization_id,
+                "thread_id": thread_id,
+                "source": source,
+                f"{kind}_id": pk,
+            }
             for (thread_id, kind, pk), source in wanted.items()
         ],
         ignore_conflicts=True,
+        small=True,
     )
     return len(wanted)
 
@@ -273,7 +280,7 @@ def links_unsuppressed(wanted: dict[LinkKey, str]) -> dict[LinkKey, str]:
     suppressed = {
         _link_key(*row)
         for row in ThreadLinkSuppression.objects.filter(
-            thread_id__in={thread_id for thread_id, _, _ in wanted}
+            thread_id__in=values_in(list({thread_id for thread_id, _, _ in wanted}))
         ).values_list("thread_id", "contact_id", "account_id", "deal_id")
     }
     return {key: source for key, source in wanted.items() if key not in suppressed}

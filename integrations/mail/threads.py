@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Max, Min
@@ -14,13 +13,45 @@ from integrations.mail.sql import values_in
 
 
 def threads_recount(thread_ids: Iterable[int]) -> set[int]:
-    """Recount threads after their copies changed: their aggregates (one grouped read, one
-    write), their inbox rows and folder counters; threads left empty go. Returns the rest."""
+    """Recount threads after their copies changed: their aggregates, their inbox rows and
+    folder counters; threads left empty go. Returns the rest."""
     ids = set(thread_ids)
     if not ids:
         return set()
     # Before the empty threads go: their rows leave the counters too.
     inbox_rows_refresh(ids)
+    if connection.vendor == "postgresql":
+        remaining = _threads_count_in_place(sorted(ids))
+    else:
+        remaining = _threads_count_read_write(ids)
+    if ids - remaining:
+        MailThread.objects.filter(pk__in=values_in(list(ids - remaining))).delete()
+    return remaining
+
+
+COUNT_FIELDS = ["message_count", "first_message_at", "last_message_at"]
+# One statement: the counts are computed where the rows are and written in the same pass; the
+# thread ids that still hold messages come back.
+_COUNT_IN_PLACE = f"""
+UPDATE "{MailThread._meta.db_table}" AS t
+SET message_count = v.n, first_message_at = v.f, last_message_at = v.l
+FROM (
+    SELECT thread_id, COUNT(*) AS n, MIN(sent_at) AS f, MAX(sent_at) AS l
+    FROM "{Message._meta.db_table}" WHERE thread_id = ANY(%s) GROUP BY thread_id
+) AS v
+WHERE t.id = v.thread_id
+RETURNING t.id
+"""  # noqa: S608 - table names from the models
+
+
+def _threads_count_in_place(ids: Sequence[int]) -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNT_IN_PLACE, [list(ids)])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _threads_count_read_write(ids: set[int]) -> set[int]:
+    """The same with one grouped read and Django's bulk_update (SQLite)."""
     rows = list(
         Message.objects.filter(thread_id__in=values_in(list(ids)))
         .order_by()
@@ -28,34 +59,11 @@ def threads_recount(thread_ids: Iterable[int]) -> set[int]:
         .annotate(n=Count("id"), first=Min("sent_at"), last=Max("sent_at"))
         .values_list("thread_id", "n", "first", "last")
     )
-    remaining = {row[0] for row in rows}
-    if ids - remaining:
-        MailThread.objects.filter(pk__in=list(ids - remaining)).delete()
-    if rows:
-        _threads_set_counts(rows)
-    return remaining
-
-
-def _threads_set_counts(rows: Sequence[tuple[int, int, Any, Any]]) -> None:
-    """message_count / first / last of many threads in one statement.
-
-    PostgreSQL joins a VALUES list (a correlated subquery per thread slowed down as the table
-    grew); other databases use Django's bulk_update.
-    """
-    if connection.vendor != "postgresql":
-        threads = [
-            MailThread(pk=pk, message_count=n, first_message_at=first, last_message_at=last)
-            for pk, n, first, last in rows
-        ]
-        MailThread.objects.bulk_update(
-            threads, ["message_count", "first_message_at", "last_message_at"]
-        )
-        return
-    values = ", ".join(["(%s::bigint, %s::integer, %s::timestamptz, %s::timestamptz)"] * len(rows))
-    table = MailThread._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE "{table}" AS t SET message_count = v.n, first_message_at = v.f, '  # noqa: S608
-            f"last_message_at = v.l FROM (VALUES {values}) AS v(id, n, f, l) WHERE t.id = v.id",
-            [item for row in rows for item in row],
-        )
+    threads = [
+        MailThread(pk=pk, message_count=n, first_message_at=first, last_message_at=last)
+        for pk, n, first, last in rows
+    ]
+    MailThread.objects.bulk_update(
+        threads, ["message_count", "first_message_at", "last_message_at"]
+    )
+    return {row[0] for row in rows}

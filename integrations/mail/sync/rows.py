@@ -62,10 +62,13 @@ def insert_rows(
     ignore_conflicts: bool = False,
     returning: Sequence[str] = (),
     in_order: bool = False,
+    small: bool = False,
 ) -> list[tuple[Any, ...]]:
     """INSERT ``rows`` in as few statements as the backend allows; returns the ``returning``
     columns of the rows actually inserted (conflicting ones are skipped), in the order of
-    ``rows`` when ``in_order`` (a VALUES list then, never COPY)."""
+    ``rows`` when ``in_order``. On PostgreSQL, ``in_order`` or ``small`` rows (a few short
+    columns, where COPY's staging statements cost more than they save) go as one statement
+    with an array per column."""
     if not rows:
         return []
     columns = _columns(model)
@@ -93,7 +96,9 @@ def insert_rows(
     if returning:
         by_name = {f.attname: str(f.column) for f in model._meta.concrete_fields}
         tail += " RETURNING " + ", ".join(quote(by_name[name]) for name in returning)
-    if connection.vendor == "postgresql" and len(values) >= COPY_FROM_ROWS and not in_order:
+    if connection.vendor == "postgresql" and len(values) >= COPY_FROM_ROWS:
+        if in_order or small:
+            return _unnest_insert(model, names_sql, values, tail)
         return _copy_insert(model, names_sql, values, tail)
     return _values_insert(table, names_sql, len(columns), values, tail, bool(returning))
 
@@ -124,6 +129,31 @@ def _values_insert(
             if returns:
                 returned.extend(tuple(row) for row in cursor.fetchall())
     return returned
+
+
+def _unnest_insert(
+    model: type[models.Model], names_sql: str, values: list[list[Any]], tail: str
+) -> list[tuple[Any, ...]]:
+    """One array parameter per column, unnested in order: the statement's text is the same for
+    any number of rows (a VALUES list of thousands of placeholders costs more to build and
+    parse than to insert), and RETURNING follows the rows' order."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    arrays = ", ".join(f"%s::{db_type}[]" for db_type in _db_types(model))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({names_sql}) SELECT {names_sql} FROM unnest({arrays}) "  # noqa: S608
+            f"WITH ORDINALITY AS v ({names_sql}, position) ORDER BY position{tail}",
+            [list(column) for column in zip(*values, strict=True)],
+        )
+        return [tuple(row) for row in cursor.fetchall()] if "RETURNING" in tail else []
+
+
+@cache
+def _db_types(model: type[models.Model]) -> tuple[str, ...]:
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    return tuple(
+        str(by_attname[attname].cast_db_type(connection)) for attname, *_ in _columns(model)
+    )
 
 
 def _copy_insert(
