@@ -6,8 +6,9 @@ of copies goes through: the sync store, the blocklist purge, the read/star/archi
 locks the conversations, reads what their rows add to the counters, rewrites their
 ``MailboxThread`` rows — one per mailbox holding them, one for the team (the mailboxes that are
 not private) — with one INSERT … SELECT over their copies (``inbox_sql``), and adds the
-difference to the ``FolderCount`` counters: six queries whatever the number of conversations,
-and no Python per row (the sync pays for it on every page).
+difference to the ``FolderCount`` counters: four queries whatever the number of conversations
+on PostgreSQL (the old rows' contributions come back from their DELETE, the new rows' from
+their INSERT), six on SQLite, and no Python per row (the sync pays for it on every page).
 
 A mailbox that turns private (or stops being private) has its conversations' team rows
 rebuilt; a deleted mailbox takes its rows and counters with it and the team rows are recounted.
@@ -30,7 +31,9 @@ from integrations.mail.inbox_sql import (
     contributions_by_folder,
     contributions_sql,
     rows_insert_sql,
+    rows_replaced_sql,
     rows_sql,
+    rows_written_sql,
 )
 from integrations.mail.models import (
     FolderCount,
@@ -64,12 +67,18 @@ def _refresh(ids: list[int]) -> None:
         )
         rows_where, params = ids_condition("thread_id", ids)
         copies_where, _ = ids_condition("m.thread_id", ids)
-        cursor.execute(contributions_sql(rows_where), params)
-        before = contributions_by_folder(cursor.fetchall())
-        MailboxThread.objects.filter(thread_id__in=values_in(ids)).delete()
-        cursor.execute(rows_insert_sql(copies_where), params)
-        cursor.execute(contributions_sql(rows_where), params)
-        after = contributions_by_folder(cursor.fetchall())
+        if connection.vendor == "postgresql":
+            cursor.execute(rows_replaced_sql(rows_where), params)
+            before = contributions_by_folder(cursor.fetchall())
+            cursor.execute(rows_written_sql(copies_where), params)
+            after = contributions_by_folder(cursor.fetchall())
+        else:
+            cursor.execute(contributions_sql(rows_where), params)
+            before = contributions_by_folder(cursor.fetchall())
+            MailboxThread.objects.filter(thread_id__in=values_in(ids)).delete()
+            cursor.execute(rows_insert_sql(copies_where), params)
+            cursor.execute(contributions_sql(rows_where), params)
+            after = contributions_by_folder(cursor.fetchall())
         deltas: dict[tuple[int, str], list[int]] = {}
         for key in before.keys() | after.keys():
             old, new = before.get(key, [0, 0, 0, 0]), after.get(key, [0, 0, 0, 0])

@@ -108,17 +108,31 @@ _CONTRIBUTION = (
 )
 
 
-def contributions_sql(where: str) -> str:
-    """Per organization and scope, the rows matching ``where``: four numbers per folder
-    (conversations, unread ones, messages, unread ones), in FOLDER_MEMBERSHIP's order."""
+def contributions_sql(where: str, source: str = "mail_mailboxthread") -> str:
+    """Per organization and scope, the rows of ``source`` matching ``where``: four numbers per
+    folder (conversations, unread ones, messages, unread ones), in FOLDER_MEMBERSHIP's order."""
     sums = ", ".join(
         _CONTRIBUTION.format(member=member, messages=messages, unread=unread)
         for member, messages, unread in FOLDER_MEMBERSHIP.values()
     )
     return (
-        f"SELECT organization_id, scope, {sums} FROM mail_mailboxthread "  # noqa: S608
+        f"SELECT organization_id, scope, {sums} FROM {source} "  # noqa: S608
         f"WHERE {where} GROUP BY organization_id, scope"
     )
+
+
+def rows_replaced_sql(rows_where: str) -> str:
+    """PostgreSQL: delete the rows matching ``rows_where`` and return what they contributed
+    (one statement instead of a read and a delete)."""
+    gone = f"DELETE FROM mail_mailboxthread WHERE {rows_where} RETURNING *"  # noqa: S608
+    return f"WITH gone AS ({gone}) {contributions_sql('1 = 1', source='gone')}"
+
+
+def rows_written_sql(copies_where: str) -> str:
+    """PostgreSQL: insert the rows of the copies matching ``copies_where`` and return what
+    they contribute (one statement instead of a write and a read)."""
+    written = f"{rows_insert_sql(copies_where)} RETURNING *"
+    return f"WITH written AS ({written}) {contributions_sql('1 = 1', source='written')}"
 
 
 def contributions_by_folder(rows: list[Any]) -> dict[tuple[int, int, str], list[int]]:
