@@ -3,6 +3,7 @@ and the access token reused for a short while instead of read per call."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -110,3 +111,29 @@ def test_a_renewed_token_replaces_the_one_kept(
         renewed = context.renew()
 
         assert first != renewed == "renewed-token" == context.token()
+
+
+def test_a_runs_refresh_goes_on_in_the_background_and_never_twice_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    refreshes: list[int] = []
+
+    def slow_refresh() -> bool:
+        refreshes.append(1)
+        started.set()
+        release.wait(timeout=5)
+        return True
+
+    monkeypatch.setattr(statistics, "statistics_refresh", slow_refresh)
+    monkeypatch.setattr(connection, "vendor", "postgresql")
+    keeper = StatisticsKeeper(in_background=True)
+
+    keeper.stored(1000)  # returns while the refresh is still running
+    assert started.wait(timeout=5)
+    keeper.stored(4000)  # time for another, but one is still running
+    release.set()
+    assert keeper.refreshing is not None
+    keeper.refreshing.join(timeout=5)
+
+    assert refreshes == [1]

@@ -133,7 +133,7 @@ class MailboxSyncer:
         self.organization = self.mailbox.organization
         self.failed_messages = 0
         self.stream_roles: Mapping[str, str] = {}
-        self.statistics = StatisticsKeeper()
+        self.statistics = StatisticsKeeper(in_background=True)
 
     # -- the run -----------------------------------------------------------------------------
 

@@ -7,12 +7,14 @@ A run refreshes the statistics of the mail tables (``mail_statistics_refresh()``
 0010) once it has created FIRST_REFRESH messages, then each time it has GROWTH times what it
 had created at the last refresh — the statistics are never more than that far off: a
 20,000-message first sync refreshes three times, an incremental poll never. Each refresh is its
-own short transaction, outside the page's.
+own short transaction, outside the page's; a run's keeper (``in_background``) runs it on a
+connection of its own while the run goes on storing pages (ANALYZE blocks no writer).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from django.db import connection, transaction
 
@@ -23,9 +25,11 @@ GROWTH = 4
 
 
 class StatisticsKeeper:
-    def __init__(self) -> None:
+    def __init__(self, *, in_background: bool = False) -> None:
         self.created = 0
         self.next_refresh = FIRST_REFRESH
+        self.in_background = in_background
+        self.refreshing: threading.Thread | None = None
 
     def stored(self, created: int) -> None:
         """Count a committed page's new messages; refresh the statistics when it is time."""
@@ -33,8 +37,27 @@ class StatisticsKeeper:
         if self.created < self.next_refresh or connection.vendor != "postgresql":
             return
         self.next_refresh = GROWTH * self.created
-        if not statistics_refresh():
-            logger.info("mail statistics not refreshed: the tables are being vacuumed")
+        if not self.in_background:
+            _refresh_logged()
+        elif self.refreshing is None or not self.refreshing.is_alive():
+            self.refreshing = threading.Thread(
+                target=_refresh_on_own_connection, name="mail-statistics-refresh", daemon=True
+            )
+            self.refreshing.start()
+
+
+def _refresh_logged() -> None:
+    if not statistics_refresh():
+        logger.info("mail statistics not refreshed: the tables are being vacuumed")
+
+
+def _refresh_on_own_connection() -> None:
+    try:
+        _refresh_logged()
+    except Exception:  # statistics only steer the planner: the run goes on without them
+        logger.exception("mail statistics refresh failed")
+    finally:
+        connection.close()
 
 
 def statistics_refresh() -> bool:
