@@ -179,12 +179,18 @@ class TenantManager(models.Manager[M], Generic[M]):
         return super().create(**kwargs)
 
 
+def organization_field(*, db_index: bool = True) -> models.ForeignKey[Any, Any]:
+    """The tenant key. A high-volume model whose own indexes all lead with it (so they serve
+    every lookup by organization) passes ``db_index=False``: one index less to write per row."""
+    return models.ForeignKey(
+        "crm.Organization", on_delete=models.CASCADE, related_name="+", db_index=db_index
+    )
+
+
 class TenantOwned(models.Model):
     """Base of every model that belongs to one organization."""
 
-    organization = models.ForeignKey(
-        "crm.Organization", on_delete=models.CASCADE, related_name="+", db_index=True
-    )
+    organization = organization_field()
 
     objects: TenantManager[Any] = TenantManager()
 

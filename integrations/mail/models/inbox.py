@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from crm.tenancy import TenantOwned
+from crm.tenancy import TenantOwned, organization_field
 from integrations.mail.models.messages import MailThread, Message
 
 
@@ -55,6 +55,8 @@ class MailboxThread(TenantOwned):
     # team's rows" is an equality the listing indexes serve in order; rows of a deleted
     # mailbox are deleted with it (inbox_rows).
     scope = models.BigIntegerField()
+    # The listing indexes lead with the organization.
+    organization = organization_field(db_index=False)
     thread = models.ForeignKey(MailThread, on_delete=models.CASCADE, related_name="+")
     last_message_at = models.DateTimeField()
     # The newest message; recounts replace the row when it goes, so no constraint is needed.

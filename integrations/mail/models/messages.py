@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from crm.tenancy import TenantOwned
+from crm.tenancy import TenantOwned, organization_field
 from integrations.mail.models.mailboxes import Mailbox, SharedInbox
 
 
@@ -44,6 +44,8 @@ class Direction(models.TextChoices):
 class Message(TenantOwned):
     """One e-mail, stored once per organization however many mailboxes hold a copy."""
 
+    # unique_message_per_organization leads with the organization.
+    organization = organization_field(db_index=False)
     rfc_message_id = models.CharField(max_length=998)
     thread = models.ForeignKey(MailThread, on_delete=models.CASCADE, related_name="messages")
     subject = models.TextField(blank=True)
@@ -77,7 +79,10 @@ class Message(TenantOwned):
 class MessageCopy(TenantOwned):
     """A message as one mailbox holds it: provider ids, folders/labels and flags."""
 
-    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="copies")
+    # unique_copy_per_mailbox and the indexes below lead with the mailbox.
+    mailbox = models.ForeignKey(
+        Mailbox, on_delete=models.CASCADE, related_name="copies", db_index=False
+    )
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="copies")
     provider_message_id = models.CharField(max_length=512)
     provider_thread_id = models.CharField(max_length=512, blank=True)
@@ -125,9 +130,12 @@ class ParticipantRole(models.TextChoices):
 
 
 class Participant(TenantOwned):
+    # Looked up by address within the organization only: participant_address_idx serves both
+    # (five rows a message, so each index less is felt by the sync).
+    organization = organization_field(db_index=False)
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="participants")
     role = models.CharField(max_length=10, choices=ParticipantRole.choices)
-    address = models.CharField(max_length=254, db_index=True)
+    address = models.CharField(max_length=254)
     name = models.CharField(max_length=255, blank=True)
     contact = models.ForeignKey(
         "crm.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
