@@ -171,6 +171,7 @@ class MailboxSyncer:
             self._mailbox_state(SyncState.IDLE, synced=True)
         finally:
             heartbeat.stopped.set()
+            self.statistics.finish()
         return self.run
 
     def _sync_with_resyncs(self) -> None:
