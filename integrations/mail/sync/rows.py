@@ -8,8 +8,9 @@ adapters only where a column needs one (datetimes, JSON), and ``ON CONFLICT DO N
 ``RETURNING`` work alike on PostgreSQL and SQLite. Callers set ``organization_id`` themselves:
 row-level security checks it on PostgreSQL.
 
-On PostgreSQL, batches go through ``COPY`` (psycopg formats rows in C; a multi-row VALUES with
-thousands of placeholders costs more to build client-side than the server takes to insert):
+On PostgreSQL, batches go through binary ``COPY`` (psycopg writes rows in C, the server parses
+no text; a multi-row VALUES with thousands of placeholders costs more to build client-side than
+the server takes to insert):
 into a per-session temporary staging table (PostgreSQL refuses COPY into a table under
 row-level security) that one ``INSERT … SELECT [… ON CONFLICT DO NOTHING] [RETURNING]`` empties,
 so the policy checks every row as it would any INSERT.
@@ -161,19 +162,24 @@ def _copy_insert(
 ) -> list[tuple[Any, ...]]:
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
+    stage_name = f"stage_{model._meta.db_table}"
+    stage = quote(stage_name)
     with connection.cursor() as cursor:
         # Created once per session (again after a rolled-back transaction); emptied by the
-        # INSERT below, and by every commit. Looking it up is cheaper than CREATE … IF NOT
-        # EXISTS, which plans its SELECT and locks the table every time.
-        stage_name = f"stage_{model._meta.db_table}"
-        stage = quote(stage_name)
-        cursor.execute("SELECT to_regclass(%s)", [f"pg_temp.{stage_name}"])
-        if cursor.fetchone()[0] is None:
+        # INSERT below, and by every commit. Reading its column types is cheaper than
+        # CREATE … IF NOT EXISTS, which plans its SELECT and locks the table every time.
+        types = _stage_types(cursor, stage_name)
+        if not types:
             cursor.execute(
                 f"CREATE TEMP TABLE {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
                 f"SELECT {names_sql} FROM {table} WITH NO DATA"
             )
-        with cursor.cursor.copy(f"COPY {stage} ({names_sql}) FROM STDIN") as copy:
+            _stage_compression_like(cursor, stage, model._meta.db_table)
+            types = _stage_types(cursor, stage_name)
+        # Binary: the server parses no text (timestamps, arrays, JSON) and psycopg writes
+        # each value in C, typed by the staging table's own columns.
+        with cursor.cursor.copy(f"COPY {stage} ({names_sql}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
             for row in values:
                 copy.write_row(row)
         cursor.execute(
@@ -181,3 +187,27 @@ def _copy_insert(
             f"INSERT INTO {table} ({names_sql}) SELECT {names_sql} FROM staged{tail}"
         )
         return [tuple(row) for row in cursor.fetchall()] if "RETURNING" in tail else []
+
+
+def _stage_types(cursor: Any, stage_name: str) -> list[int]:
+    """The type oids of the session's staging table's columns, none if it does not exist."""
+    cursor.execute(
+        "SELECT atttypid FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+        "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        [f"pg_temp.{stage_name}"],
+    )
+    return [oid for (oid,) in cursor.fetchall()]
+
+
+def _stage_compression_like(cursor: Any, stage: str, table: str) -> None:
+    """Give the staging columns the table's compression (bodies are lz4 where the server has
+    it): a staged body is compressed on COPY and read back before the INSERT."""
+    cursor.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND attcompression = 'l'",
+        [table],
+    )
+    quote = connection.ops.quote_name
+    changes = ", ".join(f"ALTER COLUMN {quote(name)} SET COMPRESSION lz4" for (name,) in cursor)
+    if changes:
+        cursor.execute(f"ALTER TABLE {stage} {changes}")  # names from the catalog
