@@ -2,6 +2,7 @@
 
     ids_condition("m.thread_id", ids) -> ("m.thread_id = ANY(%s)", [ids])   # raw statements
     values_in(ids) / values_in(keys, "text")   # for an ORM ``__in`` lookup
+    array_param(values)   # one array parameter, as PostgreSQL's array literal where it can
     fetched(sql, params) -> [tuple, ...]
 
 On PostgreSQL a list of values goes as one array parameter: the statement's text is the same
@@ -14,6 +15,7 @@ a first sync is filling: its planner still thinks it holds a few rows).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -25,7 +27,7 @@ SQL_TYPES = frozenset({"bigint", "text"})
 def ids_condition(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
     """``column`` among ``ids``: one array parameter on PostgreSQL, a list on SQLite."""
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(ids)]
+        return f"{column} = ANY(%s)", [array_param(ids)]
     return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
@@ -34,8 +36,32 @@ def values_in(values: Sequence[Any], sql_type: str = "bigint") -> Any:
     if connection.vendor == "postgresql":
         if sql_type not in SQL_TYPES:
             raise ValueError(f"unsupported type {sql_type!r}")
-        return RawSQL(f"SELECT unnest(%s::{sql_type}[])", [list(values)])  # noqa: S611 - fixed type
+        return RawSQL(f"SELECT unnest(%s::{sql_type}[])", [array_param(values)])  # noqa: S611 - fixed type
     return list(values)
+
+
+def array_param(values: Sequence[Any]) -> str | list[Any]:
+    """``values`` as one PostgreSQL array parameter. Integers, strings, booleans, datetimes and
+    NULLs are written as the array's literal text (the statement casts it to its type),
+    several times cheaper than psycopg's per-element array adaptation, which a sync pays on
+    every page; any other value leaves the list to psycopg. Inside double quotes only a
+    backslash and a double quote need escaping."""
+    parts = []
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif kind is int:
+            parts.append(str(value))
+        elif value is None:
+            parts.append("NULL")
+        elif kind is bool:
+            parts.append("t" if value else "f")
+        elif kind is datetime:
+            parts.append('"' + value.isoformat() + '"')
+        else:
+            return list(values)
+    return "{" + ",".join(parts) + "}"
 
 
 def fetched(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

@@ -9,7 +9,7 @@ from django.db.models import Count, Max, Min
 
 from integrations.mail.inbox_rows import inbox_rows_refresh
 from integrations.mail.models import MailThread, Message
-from integrations.mail.sql import values_in
+from integrations.mail.sql import array_param, values_in
 
 
 def threads_recount(thread_ids: Iterable[int]) -> set[int]:
@@ -46,7 +46,7 @@ RETURNING t.id
 
 def _threads_count_in_place(ids: Sequence[int]) -> set[int]:
     with connection.cursor() as cursor:
-        cursor.execute(_COUNT_IN_PLACE, [list(ids)])
+        cursor.execute(_COUNT_IN_PLACE, [array_param(ids)])
         return {row[0] for row in cursor.fetchall()}
 
 

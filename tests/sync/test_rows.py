@@ -1,11 +1,16 @@
 """The sync's multi-row INSERTs: rows asked for in order come back in order, whatever the
-number of rows (VALUES for a few, one array per column for many on PostgreSQL)."""
+number of rows (VALUES for a few, one array per column for many on PostgreSQL), and values
+written as array parameters arrive exactly as they were, quotes and backslashes included."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from integrations.mail.models import MailThread
+from integrations.mail.sql import values_in
 from integrations.mail.sync.rows import COPY_FROM_ROWS, insert_rows
 from tests.conftest import Tenant
 
@@ -14,7 +19,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("count", [3, COPY_FROM_ROWS * 5])
 def test_rows_inserted_in_order_return_their_ids_in_that_order(org_a: Tenant, count: int) -> None:
-    subjects = [f"Subject {n:03d} ✓" for n in reversed(range(count))]
+    awkward = ['a "quoted" one', "back\\slash\\", "{braces,comma}", "NULL", "", " spaced "]
+    subjects = [f"{awkward[n % len(awkward)]} {n:03d} ✓" for n in reversed(range(count))]
     with org_a.scope():
         returned = insert_rows(
             MailThread,
@@ -26,8 +32,28 @@ def test_rows_inserted_in_order_return_their_ids_in_that_order(org_a: Tenant, co
             in_order=True,
         )
         stored = dict(MailThread.objects.values_list("id", "subject"))
+        created = set(MailThread.objects.values_list("created_at", flat=True))
         defaults_kept = MailThread.objects.filter(message_count=0, created_at__isnull=False)
 
         assert [subject for _, subject in returned] == subjects
         assert stored == dict(returned)
         assert defaults_kept.count() == count
+        # Written at the moment of the INSERT, in no other time zone.
+        assert len(created) == 1
+        assert abs(next(iter(created)) - timezone.now()) < timedelta(minutes=5)
+
+
+def test_a_lookup_through_an_array_parameter_finds_values_with_quotes_and_backslashes(
+    org_a: Tenant,
+) -> None:
+    subjects = ['say "hi"', "C:\\path\\", "{a,b}", "NULL", "", "ünïcode", "it's"]
+    with org_a.scope():
+        for subject in [*subjects, "not asked for"]:
+            MailThread.objects.create(subject=subject)
+
+        found = MailThread.objects.filter(subject__in=values_in(subjects, "text"))
+        ids = list(found.values_list("pk", flat=True))
+        by_id = MailThread.objects.filter(pk__in=values_in(ids))
+
+        assert sorted(found.values_list("subject", flat=True)) == sorted(subjects)
+        assert by_id.count() == len(subjects)

@@ -25,6 +25,8 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
+from integrations.mail.sql import array_param
+
 
 @cache
 def _columns(model: type[models.Model]) -> tuple[tuple[str, str, Any, str], ...]:
@@ -144,7 +146,7 @@ def _unnest_insert(
         cursor.execute(
             f"INSERT INTO {table} ({names_sql}) SELECT {names_sql} FROM unnest({arrays}) "  # noqa: S608
             f"WITH ORDINALITY AS v ({names_sql}, position) ORDER BY position{tail}",
-            [list(column) for column in zip(*values, strict=True)],
+            [array_param(column) for column in zip(*values, strict=True)],
         )
         return [tuple(row) for row in cursor.fetchall()] if "RETURNING" in tail else []
 
