@@ -134,7 +134,6 @@ class Sandbox:
         self.microsoft: Any = _new_provider_state("microsoft")
         self._dirty = False
         self._notify_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sandbox-notify")
-        self._http = requests.Session()
         self._autosave_stop = threading.Event()
         self._autosave_thread: threading.Thread | None = None
         if self.state_path and self.state_path.exists():
@@ -168,7 +167,9 @@ class Sandbox:
     def _deliver_notification(self, url: str, headers: dict[str, str], data: bytes) -> None:
         record: dict[str, Any] = {"url": url, "headers": headers, "at": self.now().isoformat()}
         try:
-            response = self._http.post(
+            # A connection per notification, closed after it: a receiver is never left holding
+            # an idle keep-alive connection (and whatever it opened to serve it) between pushes.
+            response = requests.post(
                 url, headers=headers, data=data, timeout=NOTIFY_TIMEOUT_SECONDS
             )
             record["status"] = response.status_code
