@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from integrations.mail.models import MailThread
@@ -57,3 +58,23 @@ def test_a_lookup_through_an_array_parameter_finds_values_with_quotes_and_backsl
 
         assert sorted(found.values_list("subject", flat=True)) == sorted(subjects)
         assert by_id.count() == len(subjects)
+
+
+def test_a_batch_after_one_rolled_back_with_its_staging_table_is_written(org_a: Tenant) -> None:
+    def threads(prefix: str) -> list[dict[str, object]]:
+        return [
+            {"organization_id": org_a.organization.pk, "subject": f"{prefix} {n}"}
+            for n in range(COPY_FROM_ROWS * 2)
+        ]
+
+    with org_a.scope():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            insert_rows(MailThread, threads("lost"))  # the session's staging table starts here
+            raise RuntimeError("the page fails")
+        insert_rows(MailThread, threads("kept"))
+        insert_rows(MailThread, threads("kept again"))
+
+        subjects = list(MailThread.objects.values_list("subject", flat=True))
+
+        assert len(subjects) == COPY_FROM_ROWS * 4
+        assert not [s for s in subjects if s.startswith("lost")]

@@ -19,10 +19,11 @@ so the policy checks every row as it would any INSERT.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from integrations.mail.sql import array_param
@@ -168,9 +169,11 @@ def _copy_insert(
     stage = quote(stage_name)
     with connection.cursor() as cursor:
         # Created once per session (again after a rolled-back transaction); emptied by the
-        # INSERT below, and by every commit. Reading its column types is cheaper than
-        # CREATE … IF NOT EXISTS, which plans its SELECT and locks the table every time.
-        types = _stage_types(cursor, stage_name)
+        # INSERT below, and by every commit. Known to the session once a transaction that saw
+        # it committed; looked up otherwise, which is cheaper than CREATE … IF NOT EXISTS
+        # (that plans its SELECT and locks the table every time).
+        known = _staged.setdefault(connection.connection, {})
+        types = known.get(stage_name) or _stage_types(cursor, stage_name)
         if not types:
             cursor.execute(
                 f"CREATE TEMP TABLE {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
@@ -178,6 +181,8 @@ def _copy_insert(
             )
             _stage_compression_like(cursor, stage, model._meta.db_table)
             types = _stage_types(cursor, stage_name)
+        if stage_name not in known:
+            transaction.on_commit(partial(known.__setitem__, stage_name, types))
         # Binary: the server parses no text (timestamps, arrays, JSON) and psycopg writes
         # each value in C, typed by the staging table's own columns.
         with cursor.cursor.copy(f"COPY {stage} ({names_sql}) FROM STDIN (FORMAT BINARY)") as copy:
@@ -189,6 +194,10 @@ def _copy_insert(
             f"INSERT INTO {table} ({names_sql}) SELECT {names_sql} FROM staged{tail}"
         )
         return [tuple(row) for row in cursor.fetchall()] if "RETURNING" in tail else []
+
+
+# Per database session: the staging tables it holds, with their columns' type oids.
+_staged: WeakKeyDictionary[Any, dict[str, list[int]]] = WeakKeyDictionary()
 
 
 def _stage_types(cursor: Any, stage_name: str) -> list[int]:
