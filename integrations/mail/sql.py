@@ -49,7 +49,7 @@ def array_param(values: Sequence[Any]) -> str | list[Any]:
     parts = []
     for value in values:
         kind = type(value)
-        if kind is str:
+        if isinstance(value, str):  # choices' enum members too: their text is their value
             parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
         elif kind is int:
             parts.append(str(value))
