@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from django.db import connection
 from django.db.models import Count, Max, Min
 
+from crm.tenancy import current_organization
 from integrations.mail.inbox_rows import inbox_rows_refresh
 from integrations.mail.models import MailThread, Message
 from integrations.mail.sql import array_param, values_in
@@ -67,3 +68,44 @@ def _threads_count_read_write(ids: set[int]) -> set[int]:
         threads, ["message_count", "first_message_at", "last_message_at"]
     )
     return {row[0] for row in rows}
+
+
+# -- recounts a sync run owes (PostgreSQL) ------------------------------------------------------
+
+# Queue entries per draining transaction: bounded locks and bounded work per commit.
+RECOUNT_CHUNK = 5000
+
+
+def threads_recount_later(thread_ids: Iterable[int]) -> None:
+    """Queue the conversations in ``mail_recount_pending`` (migration 0013), in the current
+    transaction: ``threads_recount_pending`` recounts them once it has committed."""
+    ids = sorted(set(thread_ids))
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO mail_recount_pending (thread_id, organization_id) "
+            "SELECT unnest(%s::bigint[]), %s",
+            [array_param(ids), current_organization().pk],
+        )
+
+
+# SKIP LOCKED: two drains never take the same entry; each recounts what it took (the
+# conversations' own locks order two recounts of one conversation).
+_TAKE_PENDING = """
+DELETE FROM mail_recount_pending WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM mail_recount_pending WHERE organization_id = %s
+    LIMIT %s FOR UPDATE SKIP LOCKED
+))
+RETURNING thread_id
+"""
+
+
+def threads_recount_pending(*, max_rows: int = RECOUNT_CHUNK) -> int:
+    """Recount up to ``max_rows`` queued entries of the current organization, in the current
+    transaction; returns how many entries were taken (0: nothing was owed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_PENDING, [current_organization().pk, max_rows])
+        taken = [row[0] for row in cursor.fetchall()]
+    threads_recount(taken)
+    return len(taken)

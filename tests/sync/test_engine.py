@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection, transaction
+from django.db.models import Sum
 
 from crm.tenancy import tenant_context
 from integrations.connections.models import Connection, ConnectionStatus
 from integrations.mail.models import (
+    FolderCount,
     Mailbox,
+    MailboxThread,
+    MailThread,
     Message,
     MessageCopy,
     RunStatus,
@@ -18,8 +23,11 @@ from integrations.mail.models import (
     SyncRun,
 )
 from integrations.mail.services import sync_request
-from integrations.mail.sync.engine import mailbox_sync
+from integrations.mail.sync.engine import MailboxSyncer, mailbox_sync
 from integrations.mail.sync.lease import SyncAlreadyRunning, run_open
+from integrations.mail.sync.recount import Recounter
+from integrations.mail.threads import threads_recount
+from integrations.providers.base import ProviderUnavailable
 from tests.conftest import Tenant
 from tests.connections.conftest import GOOGLE_USER, MICROSOFT_USER, Providers
 from tests.sync.harness import (
@@ -242,3 +250,120 @@ def test_a_graph_message_moved_between_synced_folders_keeps_its_record(
     assert after[round_trip] == before[round_trip]
     assert placed[to_archive] == (False, True) and placed[round_trip] == (True, False)
     assert to_trash not in after
+
+
+def _listing(org: Tenant) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The inbox rows and folder totals as stored."""
+    with org.scope():
+        rows = sorted(
+            MailboxThread.objects.values_list(
+                "scope",
+                "thread_id",
+                "message_count",
+                "unread_count",
+                "in_inbox",
+                "in_sent",
+                "in_archive",
+                "starred",
+                "last_message_at",
+                "latest_message_id",
+            )
+        )
+        counts = sorted(
+            FolderCount.objects.values("scope", "folder")
+            .annotate(threads=Sum("threads"), messages=Sum("messages"))
+            .values_list("scope", "folder", "threads", "messages")
+        )
+    return rows, counts
+
+
+def _recounted_from_scratch(org: Tenant) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    with tenant_context(org.organization), transaction.atomic():
+        threads_recount(MailThread.objects.values_list("pk", flat=True))
+    return _listing(org)
+
+
+def _owed(org: Tenant) -> int:
+    with org.scope(), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM mail_recount_pending")
+        return int(cursor.fetchone()[0])
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="recounts beside the pages: PostgreSQL"
+)
+
+
+@postgresql_only
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_run_reports_only_once_every_conversation_it_touched_is_recounted(
+    org_a: Tenant, providers: Providers, provider: str
+) -> None:
+    mailbox = make_mailbox(provider, org_a, providers, count=300)
+    run = sync(org_a, mailbox)
+    assert run.status == RunStatus.COMPLETED, run.error
+
+    assert _owed(org_a) == 0
+    listing = _listing(org_a)
+    assert listing[0], "the sync listed no conversation"
+    assert listing == _recounted_from_scratch(org_a)
+
+
+@postgresql_only
+def test_conversations_a_killed_run_left_owed_are_recounted_by_the_next_run(
+    org_a: Tenant, providers: Providers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mailbox = make_mailbox("google", org_a, providers, count=40)
+    sync(org_a, mailbox)
+    for n in range(3):
+        providers.sandbox.google.deliver(
+            GOOGLE_USER,
+            f"From: Carol Client <carol@client.test>\r\nTo: {GOOGLE_USER}\r\n"
+            f"Subject: Order {n}\r\nMessage-ID: <order-{n}@client.test>\r\n"
+            "Date: Mon, 16 Nov 2026 10:00:00 +0000\r\n\r\nShipped?\r\n",
+            label_ids=["INBOX", "UNREAD"],
+        )
+    # The worker dies after its pages committed, before anything recounted them.
+    monkeypatch.setattr(Recounter, "run", lambda self: None)
+    monkeypatch.setattr(Recounter, "settle", lambda self: None)
+    sync(org_a, mailbox)
+    monkeypatch.undo()
+    with org_a.scope():
+        new_threads = set(
+            Message.objects.filter(rfc_message_id__startswith="<order-").values_list(
+                "thread_id", flat=True
+            )
+        )
+        assert len(new_threads) == 3
+        assert not MailboxThread.objects.filter(thread_id__in=new_threads).exists()
+    assert _owed(org_a) > 0
+
+    run = sync(org_a, mailbox)
+
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert _owed(org_a) == 0
+    listing = _listing(org_a)
+    assert {row[1] for row in listing[0]} >= new_threads
+    assert listing == _recounted_from_scratch(org_a)
+
+
+@postgresql_only
+def test_a_failed_run_still_recounts_the_pages_it_committed(
+    org_a: Tenant, providers: Providers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mailbox = make_mailbox("microsoft", org_a, providers, count=120)
+    original = MailboxSyncer._sync_stream
+
+    def sync_one_stream_then_fail(self: MailboxSyncer, driver: Any, stream: str, window: Any):
+        if self.mailbox.cursors:
+            raise ProviderUnavailable("The provider is unavailable.")
+        return original(self, driver, stream, window)
+
+    monkeypatch.setattr(MailboxSyncer, "_sync_stream", sync_one_stream_then_fail)
+    run = sync(org_a, mailbox)
+
+    assert run.status == RunStatus.FAILED
+    assert _owed(org_a) == 0
+    listing = _listing(org_a)
+    assert listing[0], "the committed stream listed no conversation"
+    assert listing == _recounted_from_scratch(org_a)

@@ -40,6 +40,7 @@ from integrations.mail.models import (
 )
 from integrations.mail.sync.drivers import mailbox_driver
 from integrations.mail.sync.lease import lease_seconds, run_claim, run_heartbeat
+from integrations.mail.sync.recount import Recounter
 from integrations.mail.sync.statistics import StatisticsKeeper
 from integrations.mail.sync.store import MailboxStore
 from integrations.providers.base import InvalidGrant, ProviderError, ProviderUnavailable
@@ -134,6 +135,7 @@ class MailboxSyncer:
         self.failed_messages = 0
         self.stream_roles: Mapping[str, str] = {}
         self.statistics = StatisticsKeeper(in_background=True)
+        self.recounter: Recounter | None = None
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -141,10 +143,14 @@ class MailboxSyncer:
         heartbeat = _Heartbeat(self.organization, self.run.pk, self.token)
         heartbeat.start()
         self.heartbeat = heartbeat
+        if db_connection.vendor == "postgresql":
+            self.recounter = Recounter(self.organization, f"sync-recount-{self.run.pk}")
+            self.recounter.start()
         with tenant_atomic(self.organization):
             Mailbox.objects.filter(pk=self.mailbox.pk).update(sync_state=SyncState.RUNNING)
         try:
             self._sync_with_resyncs()
+            self._recounts_settle()
         except LeaseLost:
             logger.warning("sync run %s was taken over by another worker", self.run.pk)
             return self.run
@@ -171,8 +177,22 @@ class MailboxSyncer:
             self._mailbox_state(SyncState.IDLE, synced=True)
         finally:
             heartbeat.stopped.set()
+            self._recounts_settle(best_effort=True)
             self.statistics.finish()
         return self.run
+
+    def _recounts_settle(self, *, best_effort: bool = False) -> None:
+        """Recount what the committed pages queued, before the run reports. A failed run still
+        recounts the pages it committed; an error there is logged, not raised over the run's."""
+        recounter, self.recounter = self.recounter, None
+        if recounter is None:
+            return
+        try:
+            recounter.settle()
+        except Exception:
+            if not best_effort:
+                raise
+            logger.exception("sync run %s: recounting its conversations failed", self.run.pk)
 
     def _sync_with_resyncs(self) -> None:
         for attempt in range(MAX_RESYNCS_PER_RUN + 1):
@@ -190,7 +210,7 @@ class MailboxSyncer:
     def _sync(self) -> None:
         driver = mailbox_driver(self.mailbox)
         self.stream_roles = driver.stream_roles
-        self.store = MailboxStore(self.mailbox, self.run)
+        self.store = MailboxStore(self.mailbox, self.run, recount_later=self.recounter is not None)
         if not self.store.roles or self.run.full_resync:
             self._sync_folders(driver)
         if self.run.trigger == RunTrigger.RETRY:
@@ -231,6 +251,7 @@ class MailboxSyncer:
                 SyncRun.objects.filter(pk=self.run.pk).update(
                     folders=self.run.folders, created_count=self.run.created_count
                 )
+            self._committed()
         self._progress(label, status="COMPLETED", commit=True)
 
     def _sync_folders(self, driver: MailDriver) -> None:
@@ -348,9 +369,15 @@ class MailboxSyncer:
                 updated_count=self.run.updated_count,
                 deleted_count=self.run.deleted_count,
             )
+        self._committed()
         self.statistics.stored(outcome.created)
 
     # -- bookkeeping -----------------------------------------------------------------------------
+
+    def _committed(self) -> None:
+        """A page committed: what it queued can be recounted."""
+        if self.recounter is not None:
+            self.recounter.wake()
 
     def _check_lease(self) -> None:
         if self.heartbeat.lost.is_set():

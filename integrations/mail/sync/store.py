@@ -7,7 +7,7 @@ step is a set-based query: the number of queries per page does not grow with its
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from integrations.mail.matching import MatchPlan, MessageFilter, NewMessage, junk_folders
@@ -26,9 +26,9 @@ from integrations.mail.models import (
 )
 from integrations.mail.search_index import search_index_later
 from integrations.mail.sql import values_in
-from integrations.mail.sync.placement import placement_of
+from integrations.mail.sync.placement import Placement, placement_of
 from integrations.mail.sync.rows import insert_rows
-from integrations.mail.threads import threads_recount
+from integrations.mail.threads import threads_recount, threads_recount_later
 from integrations.providers.mail import FetchFailure, RemoteAddress, RemoteFlags, RemoteMessage
 
 SUBJECT_LIMIT = 998
@@ -50,11 +50,17 @@ def synthetic_message_id(mailbox: Mailbox, provider_id: str) -> str:
 
 
 class MailboxStore:
-    """Writes pages of one mailbox's changes. Build one per run (it caches the filters)."""
+    """Writes pages of one mailbox's changes. Build one per run (it caches the filters).
 
-    def __init__(self, mailbox: Mailbox, run: SyncRun) -> None:
+    The conversations a page touched are recounted in its transaction, or with
+    ``recount_later`` queued for the run's recounter (``sync/recount.py``, PostgreSQL)."""
+
+    def __init__(self, mailbox: Mailbox, run: SyncRun, *, recount_later: bool = False) -> None:
         self.mailbox = mailbox
         self.run = run
+        self.recount: Callable[[Iterable[int]], object] = (
+            threads_recount_later if recount_later else threads_recount
+        )
         self.filter = MessageFilter(mailbox=mailbox)
         # Only this mailbox's runs (one at a time) record failures: when it has none open, no
         # page needs to resolve any.
@@ -72,6 +78,15 @@ class MailboxStore:
             MailFolder.objects.filter(mailbox=self.mailbox).values_list("provider_id", "role")
         )
         self.junk = junk_folders(self.mailbox)
+        # A mailbox's messages sit in few combinations of folders: each is placed once.
+        self.placements: dict[tuple[str, ...], Placement] = {}
+
+    def _placement(self, folder_ids: Sequence[str]) -> Placement:
+        key = tuple(folder_ids)
+        place = self.placements.get(key)
+        if place is None:
+            place = self.placements[key] = placement_of(self.mailbox.provider, key, self.roles)
+        return place
 
     # -- the page ------------------------------------------------------------------------------
 
@@ -159,14 +174,14 @@ class MailboxStore:
             copies, ["folder_ids", "is_read", "is_starred", "in_inbox", "in_sent", "is_archived"]
         )
         messages = Message.objects.filter(pk__in=values_in(list({c.message_id for c in copies})))
-        threads_recount(messages.values_list("thread_id", flat=True))
+        self.recount(messages.values_list("thread_id", flat=True))
 
     def _set_flags(
         self, copy: MessageCopy, folder_ids: Sequence[str], is_read: bool, is_starred: bool
     ) -> bool:
         """Provider state onto the copy; a local change still being written through wins."""
         pending = copy.pending_flags or {}
-        place = placement_of(self.mailbox.provider, folder_ids, self.roles)
+        place = self._placement(folder_ids)
         wanted = {
             "folder_ids": list(folder_ids),
             "is_read": pending.get("is_read", is_read),
@@ -223,7 +238,7 @@ class MailboxStore:
             if (key := self._key(remote)) in messages
         ]
         insert_rows(MessageCopy, copies, ignore_conflicts=True)
-        threads_recount({thread_id for _, thread_id in messages.values()})
+        self.recount({thread_id for _, thread_id in messages.values()})
         return len(copies)
 
     def _messages_create(self, remotes: dict[str, RemoteMessage]) -> dict[str, tuple[int, int]]:
@@ -345,7 +360,7 @@ class MailboxStore:
     def _copy_row(
         self, remote: RemoteMessage, message_id: int, organization_id: int
     ) -> dict[str, object]:
-        place = placement_of(self.mailbox.provider, remote.folder_ids, self.roles)
+        place = self._placement(remote.folder_ids)
         return {
             "organization_id": organization_id,
             "mailbox_id": self.mailbox.pk,
@@ -477,10 +492,8 @@ class MailboxStore:
         deleted, _ = copies.delete()
         if held:
             Message.objects.filter(pk__in=values_in(list(held)), copies__isnull=True).delete()
-            threads_recount(set(held.values()))
+            self.recount(set(held.values()))
         return deleted
-
-    # -- threads ---------------------------------------------------------------------------------
 
     # -- failures --------------------------------------------------------------------------------
 
