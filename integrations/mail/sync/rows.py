@@ -18,6 +18,7 @@ so the policy checks every row as it would any INSERT.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from functools import cache, partial
 from typing import Any
@@ -25,6 +26,7 @@ from weakref import WeakKeyDictionary
 
 from django.db import connection, models, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from integrations.mail.sql import array_param
 
@@ -51,12 +53,39 @@ def _columns(model: type[models.Model]) -> tuple[tuple[str, str, Any, str], ...]
 
 def _adapter(kind: str, model: type[models.Model], attname: str) -> Callable[[Any], Any] | None:
     ops = connection.ops
+    postgresql = connection.vendor == "postgresql"
     if kind in ("datetime", "now"):
-        return ops.adapt_datetimefield_value
+        # psycopg writes aware datetimes itself: PostgreSQL's adapter returns its argument.
+        return None if postgresql else ops.adapt_datetimefield_value
     if kind == "json":
         encoder = model._meta.get_field(attname).encoder  # type: ignore[union-attr]
-        return lambda value: ops.adapt_json_value(value, encoder)
+        if postgresql:
+            return _jsonb_encoded_once(encoder)
+        return partial(ops.adapt_json_value, encoder=encoder)
     return None
+
+
+def _jsonb_encoded_once(encoder: type[json.JSONEncoder] | None) -> Callable[[Any], Jsonb]:
+    """JSON values as psycopg's ``Jsonb`` (what Django's adapter makes), a list of strings
+    encoded once per batch however many rows share it (a mailbox's copies share a few folder
+    lists)."""
+    dumps = partial(json.dumps, cls=encoder) if encoder else json.dumps
+    seen: dict[tuple[str, ...], Jsonb] = {}
+
+    def adapted(value: Any) -> Jsonb:
+        if type(value) is not list or not all(type(item) is str for item in value):
+            return Jsonb(value, dumps=dumps)
+        key = tuple(value)
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = Jsonb(value, dumps=partial(_text_of, dumps(value)))
+        return found
+
+    return adapted
+
+
+def _text_of(text: str, _value: Any) -> str:
+    return text
 
 
 def insert_rows(
@@ -77,9 +106,8 @@ def insert_rows(
         return []
     columns = _columns(model)
     now = timezone.now()
-    name_defaults = [
-        (attname, now if kind == "now" else default) for attname, _, default, kind in columns
-    ]
+    names = [attname for attname, _, _, _ in columns]
+    defaults = [now if kind == "now" else default for _, _, default, kind in columns]
     adapted = [
         (i, adapt)
         for i, (attname, _, _, kind) in enumerate(columns)
@@ -87,8 +115,7 @@ def insert_rows(
     ]
     values = []
     for row in rows:
-        get = row.get
-        line = [get(name, default) for name, default in name_defaults]
+        line = list(map(row.get, names, defaults))
         for i, adapt in adapted:
             if line[i] is not None:
                 line[i] = adapt(line[i])
