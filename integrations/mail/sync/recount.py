@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 # A drain starts when a page has committed, or after this long without one.
 IDLE_SECONDS = 2.0
+# After a drain, the pages of the next second queue up: a conversation several of them touch
+# (a thread's messages sit close together in the listing) is recounted once, not per page.
+GATHER_SECONDS = 1.0
 
 
 def recount_owed(organization: Organization) -> int:
@@ -66,6 +69,7 @@ class Recounter(threading.Thread):
                         recount_owed(self.organization)
                 except Exception:  # what is left stays queued: settle() drains it
                     logger.exception("recounting a sync's conversations failed")
+                self.stopped.wait(GATHER_SECONDS)
         finally:
             connection.close()
 
