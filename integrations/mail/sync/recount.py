@@ -24,7 +24,7 @@ import threading
 from django.db import connection
 
 from crm.models import Organization
-from crm.tenancy import tenant_atomic, tenant_context
+from crm.tenancy import tenant_atomic
 from integrations.mail.threads import threads_recount_pending
 
 logger = logging.getLogger(__name__)
@@ -65,8 +65,7 @@ class Recounter(threading.Thread):
                 if self.stopped.is_set():
                     return
                 try:
-                    with tenant_context(self.organization):
-                        recount_owed(self.organization)
+                    recount_owed(self.organization)
                 except Exception:  # what is left stays queued: settle() drains it
                     logger.exception("recounting a sync's conversations failed")
                 self.stopped.wait(GATHER_SECONDS)
