@@ -76,6 +76,8 @@ GOOGLE_SCOPES = [
     "https://www.googleapis.com/auth/gmail.modify",
 ]
 GRAPH_SCOPES = ["User.Read", "Mail.ReadWrite", "Mail.Send", "offline_access"]
+# The download baseline asks for pages as the sync does (Graph's odata.maxpagesize).
+SYNC_DRIVER_OPTIONS = {"page_size": str(settings.MAIL_SYNC_PAGE_SIZE)}
 
 
 def point_settings_at(control: SandboxClient) -> None:
@@ -146,7 +148,10 @@ def measure(
         )
         driver = importlib.import_module("integrations.providers.google.gmail").build_driver(
             DriverContext(
-                GMAIL, token=lambda: token["access_token"], renew=lambda: token["access_token"]
+                GMAIL,
+                token=lambda: token["access_token"],
+                renew=lambda: token["access_token"],
+                options=SYNC_DRIVER_OPTIONS,
             )
         )
 
@@ -167,7 +172,10 @@ def measure(
             "integrations.providers.microsoft.graph_mail"
         ).build_driver(
             DriverContext(
-                GRAPH, token=lambda: token["access_token"], renew=lambda: token["access_token"]
+                GRAPH,
+                token=lambda: token["access_token"],
+                renew=lambda: token["access_token"],
+                options=SYNC_DRIVER_OPTIONS,
             )
         )
 
