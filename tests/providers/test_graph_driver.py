@@ -241,6 +241,21 @@ def test_prefetch_serves_changes_and_initial_listings_too(world: GraphWorld) -> 
     assert len(world.calls(since)) == 1
 
 
+def test_a_first_sync_primes_nothing_and_fetches_each_folder_in_its_turn(
+    world: GraphWorld,
+) -> None:
+    world.deliver(rfc822("One"))
+    driver = world.driver()
+    since = world.sandbox.last_request_seq()
+
+    driver.prefetch(cursors={}, window=EVERYTHING)
+    assert world.calls(since) == []
+
+    inbox = run_stream(driver, "inbox", None)
+    assert message_ids(inbox) and inbox[-1].final
+    assert [c["route"] for c in world.calls(since)] == ["graph.mailFolders.messages.delta"]
+
+
 def test_fetch_keeps_order_and_marks_gone_messages_permanent(world: GraphWorld) -> None:
     kept = [world.deliver(rfc822(f"Kept {n}")) for n in range(25)]
     gone = world.deliver(rfc822("Gone"))

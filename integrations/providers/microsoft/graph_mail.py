@@ -147,7 +147,13 @@ class GraphMailDriver:
         ``changes()`` then starts from those answers, so an unchanged mailbox costs one
         provider call per poll instead of one per folder. Optional: without it each stream
         makes its own first request. Raises what ``changes()`` raises for the batch call.
+
+        A first sync (no stream has a cursor) primes nothing: its first pages are full
+        listings, and batching them would hold back the first stored page until all three
+        arrived, where the sync's pipeline fetches each while the one before is stored.
         """
+        if not any(cursors.get(stream) for stream in self.streams):
+            return
         requests: list[GraphRequest] = []
         for stream in self.streams:
             try:
