@@ -86,6 +86,10 @@ class SandboxClient:
     def save(self) -> str:
         return self.call("POST", "/save")["saved"]
 
+    def freeze_heap(self) -> dict[str, int]:
+        """Collect the sandbox's garbage and exempt what it holds from later collections."""
+        return self.call("POST", "/heap/freeze")
+
     def add_fault(self, **rule: Any) -> dict[str, Any]:
         """One fault rule: route/path, status, body, reason, rate, retry_after, latency_ms,
         reset, times, method, seed. Answers the stored rule with its ``id``."""

@@ -8,6 +8,7 @@ loaded from one JSON file (``--state``) so the demo keeps its mailboxes across r
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import json
 import logging
@@ -181,7 +182,9 @@ class Sandbox:
     # -- reset and persistence -----------------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to a fresh server: no users, no faults, no log, start-up config, real clock."""
+        """Back to a fresh server: no users, no faults, no log, start-up config, real clock; a
+        frozen heap (``/_sandbox/heap/freeze``) thawed, so the old state can be collected."""
+        gc.unfreeze()
         with self.lock:
             self.google.reset()
             self.microsoft.reset()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 import os
@@ -331,6 +332,18 @@ def test_reset_restores_startup_config_clock_and_clears_faults(sandbox):
     assert sandbox.info()["clock_offset_seconds"] == 0
     assert sandbox.faults() == []
     assert sandbox.requests_log() == []
+
+
+def test_heap_freeze_exempts_what_the_sandbox_holds_until_reset(sandbox):
+    # The test sandbox serves from this process: its heap is this interpreter's.
+    try:
+        answer = sandbox.freeze_heap()
+        assert answer["collected"] >= 0
+        assert answer["frozen"] > 0
+        assert gc.get_freeze_count() > 0
+    finally:
+        sandbox.reset()
+    assert gc.get_freeze_count() == 0
 
 
 def test_quotas_answer_a_snapshot_per_provider(sandbox):
