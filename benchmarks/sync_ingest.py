@@ -129,6 +129,18 @@ def full_sync(organization: Organization, mailbox: Mailbox) -> tuple[float, int,
     return seconds, stored, finished.status
 
 
+def bench_driver(module: str, address: str, token: dict[str, Any]) -> Any:
+    """The provider's driver for the download baseline: the sandbox token, the sync's pages."""
+    return importlib.import_module(module).build_driver(
+        DriverContext(
+            address,
+            token=lambda: token["access_token"],
+            renew=lambda: token["access_token"],
+            options=SYNC_DRIVER_OPTIONS,
+        )
+    )
+
+
 def provider_calls(control: SandboxClient, since: int, provider: str) -> int:
     return sum(
         1 for e in control.requests_log(since=since, provider=provider) if not e.get("batch")
@@ -146,14 +158,7 @@ def measure(
             "/google/tokens",
             json={"email": GMAIL, "client_id": SANDBOX_GOOGLE_CLIENT[0], "scopes": GOOGLE_SCOPES},
         )
-        driver = importlib.import_module("integrations.providers.google.gmail").build_driver(
-            DriverContext(
-                GMAIL,
-                token=lambda: token["access_token"],
-                renew=lambda: token["access_token"],
-                options=SYNC_DRIVER_OPTIONS,
-            )
-        )
+        driver = bench_driver("integrations.providers.google.gmail", GMAIL, token)
 
         def download() -> int:
             return len(gmail_bench.plain_download(driver))
@@ -168,16 +173,7 @@ def measure(
             "/microsoft/tokens",
             json={"upn": GRAPH, "client_id": SANDBOX_MICROSOFT_APP[0], "scopes": GRAPH_SCOPES},
         )
-        driver = importlib.import_module(
-            "integrations.providers.microsoft.graph_mail"
-        ).build_driver(
-            DriverContext(
-                GRAPH,
-                token=lambda: token["access_token"],
-                renew=lambda: token["access_token"],
-                options=SYNC_DRIVER_OPTIONS,
-            )
-        )
+        driver = bench_driver("integrations.providers.microsoft.graph_mail", GRAPH, token)
 
         def download() -> int:
             return graph_bench.plain_round(driver)
