@@ -137,17 +137,41 @@ class Participant(TenantOwned):
     role = models.CharField(max_length=10, choices=ParticipantRole.choices)
     address = models.CharField(max_length=254)
     name = models.CharField(max_length=255, blank=True)
+    # Most participants match nobody: their contact and account are indexed only where set
+    # (every lookup asks for one contact or account), so an unmatched row adds no index entries.
     contact = models.ForeignKey(
-        "crm.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "crm.Contact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     account = models.ForeignKey(
-        "crm.Account", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "crm.Account",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["message", "position"]
-        indexes = [models.Index(fields=["organization", "address"], name="participant_address_idx")]
+        indexes = [
+            models.Index(fields=["organization", "address"], name="participant_address_idx"),
+            models.Index(
+                fields=["contact"],
+                condition=models.Q(contact__isnull=False),
+                name="participant_contact_idx",
+            ),
+            models.Index(
+                fields=["account"],
+                condition=models.Q(account__isnull=False),
+                name="participant_account_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.role}: {self.address}"
