@@ -9,7 +9,9 @@ The database is migrated and vacuumed first; the benchmark's organization is del
 tables vacuumed) afterwards. Sandbox quotas are off. Prints one JSON object:
 {"gmail": {"messages_per_s", "overhead_ratio", ...}, "graph": {...}}.
 Targets: ≥ 1,000 messages/s and overhead ≤ 1.5x; an unchanged mailbox costs one provider call
-per poll (``idle_poll_provider_calls``).
+per poll (``idle_poll_provider_calls``). ``download_cpu`` and ``sync_cpu`` give each phase's
+CPU-seconds: the worker's own, and the machine's busy and idle time (the sandbox and
+PostgreSQL run on the same cores, so a ratio only compares runs on like machines).
 """
 
 from __future__ import annotations
@@ -141,6 +143,35 @@ def bench_driver(module: str, address: str, token: dict[str, Any]) -> Any:
     )
 
 
+class CpuUse:
+    """CPU-seconds a phase used: the worker's own (all its threads) and, on Linux, the whole
+    machine's busy and idle time (the sandbox and PostgreSQL share its cores)."""
+
+    def __init__(self) -> None:
+        self.start = self._now()
+
+    @staticmethod
+    def _now() -> tuple[float, float | None, float | None]:
+        times = os.times()
+        try:
+            with open("/proc/stat") as stat:
+                fields = [int(value) for value in stat.readline().split()[1:]]
+        except OSError:
+            return times.user + times.system, None, None
+        tick = os.sysconf("SC_CLK_TCK")
+        idle = (fields[3] + fields[4]) / tick
+        return times.user + times.system, sum(fields) / tick - idle, idle
+
+    def taken(self) -> dict[str, float]:
+        end = self._now()
+        names = ("worker_s", "machine_busy_s", "machine_idle_s")
+        return {
+            name: round(after - before, 2)
+            for name, before, after in zip(names, self.start, end, strict=True)
+            if before is not None and after is not None
+        }
+
+
 def provider_calls(control: SandboxClient, since: int, provider: str) -> int:
     return sum(
         1 for e in control.requests_log(since=since, provider=provider) if not e.get("batch")
@@ -183,11 +214,15 @@ def measure(
     # ... and keep its stored mail out of the interpreter's later full collections, so neither
     # side pays one for what the other (or the warm-up) made the sandbox hold.
     control.freeze_heap()
+    cpu = CpuUse()
     started = time.perf_counter()
     downloaded = download()
     download_seconds = time.perf_counter() - started
+    download_cpu = cpu.taken()
     mailbox = mailbox_for(organization, user, provider, address, token)
+    cpu = CpuUse()
     sync_seconds, stored, status = full_sync(organization, mailbox)
+    sync_cpu = cpu.taken()
     since = control.last_request_seq()
     idle_seconds, _, idle_status = full_sync(organization, mailbox)
     return {
@@ -202,6 +237,8 @@ def measure(
         "idle_poll_provider_calls": provider_calls(control, since, provider),
         "idle_poll_status": idle_status,
         "idle_poll_ms": round(idle_seconds * 1000, 1),
+        "download_cpu": download_cpu,
+        "sync_cpu": sync_cpu,
     }
 
 
