@@ -9,7 +9,37 @@ only the indexes are swapped, so no constraint is dropped and re-validated.
 import django.db.models.deletion
 from django.db import migrations, models
 
-OLD_INDEXES = ("mail_participant_account_id_78c10b23", "mail_participant_contact_id_2593b14d")
+# The plain index each foreign key had, by field.
+OLD_INDEXES = {
+    "contact": "mail_participant_contact_id_2593b14d",
+    "account": "mail_participant_account_id_78c10b23",
+}
+
+
+def _unindexed(name: str) -> migrations.AlterField:
+    return migrations.AlterField(
+        model_name="participant",
+        name=name,
+        field=models.ForeignKey(
+            blank=True,
+            db_index=False,
+            null=True,
+            on_delete=django.db.models.deletion.SET_NULL,
+            related_name="+",
+            to=f"crm.{name}",
+        ),
+    )
+
+
+def _indexed_where_set(name: str) -> migrations.AddIndex:
+    return migrations.AddIndex(
+        model_name="participant",
+        index=models.Index(
+            condition=models.Q((f"{name}__isnull", False)),
+            fields=[name],
+            name=f"participant_{name}_idx",
+        ),
+    )
 
 
 class Migration(migrations.Migration):
@@ -20,58 +50,16 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.SeparateDatabaseAndState(
-            state_operations=[
-                migrations.AlterField(
-                    model_name="participant",
-                    name="account",
-                    field=models.ForeignKey(
-                        blank=True,
-                        db_index=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="crm.account",
-                    ),
-                ),
-                migrations.AlterField(
-                    model_name="participant",
-                    name="contact",
-                    field=models.ForeignKey(
-                        blank=True,
-                        db_index=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="crm.contact",
-                    ),
-                ),
-            ],
+            state_operations=[_unindexed(name) for name in OLD_INDEXES],
             database_operations=[
                 migrations.RunSQL(
-                    [f'DROP INDEX IF EXISTS "{name}"' for name in OLD_INDEXES],
+                    [f'DROP INDEX IF EXISTS "{index}"' for index in OLD_INDEXES.values()],
                     reverse_sql=[
-                        'CREATE INDEX "mail_participant_account_id_78c10b23" '
-                        'ON "mail_participant" ("account_id")',
-                        'CREATE INDEX "mail_participant_contact_id_2593b14d" '
-                        'ON "mail_participant" ("contact_id")',
+                        f'CREATE INDEX "{index}" ON "mail_participant" ("{name}_id")'
+                        for name, index in OLD_INDEXES.items()
                     ],
-                ),
+                )
             ],
         ),
-        migrations.AddIndex(
-            model_name="participant",
-            index=models.Index(
-                condition=models.Q(("contact__isnull", False)),
-                fields=["contact"],
-                name="participant_contact_idx",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="participant",
-            index=models.Index(
-                condition=models.Q(("account__isnull", False)),
-                fields=["account"],
-                name="participant_account_idx",
-            ),
-        ),
+        *(_indexed_where_set(name) for name in OLD_INDEXES),
     ]

@@ -3,6 +3,8 @@ and attachments."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -129,6 +131,14 @@ class ParticipantRole(models.TextChoices):
     REPLY_TO = "reply_to", "Reply-To"
 
 
+def _participant_match(to: str) -> models.ForeignKey[Any, Any]:
+    """A participant's matched contact or account: cleared when that goes; its partial index is
+    in ``Participant.Meta``."""
+    return models.ForeignKey(
+        to, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+
+
 class Participant(TenantOwned):
     # Looked up by address within the organization only: participant_address_idx serves both
     # (five rows a message, so each index less is felt by the sync).
@@ -139,37 +149,21 @@ class Participant(TenantOwned):
     name = models.CharField(max_length=255, blank=True)
     # Most participants match nobody: their contact and account are indexed only where set
     # (every lookup asks for one contact or account), so an unmatched row adds no index entries.
-    contact = models.ForeignKey(
-        "crm.Contact",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
-    account = models.ForeignKey(
-        "crm.Account",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    contact = _participant_match("crm.Contact")
+    account = _participant_match("crm.Account")
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["message", "position"]
         indexes = [
             models.Index(fields=["organization", "address"], name="participant_address_idx"),
-            models.Index(
-                fields=["contact"],
-                condition=models.Q(contact__isnull=False),
-                name="participant_contact_idx",
-            ),
-            models.Index(
-                fields=["account"],
-                condition=models.Q(account__isnull=False),
-                name="participant_account_idx",
+            *(
+                models.Index(
+                    fields=[name],
+                    condition=models.Q(**{f"{name}__isnull": False}),
+                    name=f"participant_{name}_idx",
+                )
+                for name in ("contact", "account")
             ),
         ]
 
