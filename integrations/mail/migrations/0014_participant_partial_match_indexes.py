@@ -1,7 +1,7 @@
 """A participant's contact and account are indexed only where set.
 
 Most participants match nobody, yet the plain indexes Django gives a foreign key took an entry
-for every row (five a message, written on every page of a sync). Every lookup asks for a given
+for every row (several a message, written on every page of a sync). Every lookup asks for a given
 contact or account, which a partial index serves. The foreign keys themselves are unchanged:
 only the indexes are swapped, so no constraint is dropped and re-validated.
 """
