@@ -152,15 +152,15 @@ class CpuUse:
 
     @staticmethod
     def _now() -> tuple[float, float | None, float | None]:
-        times = os.times()
+        worker = time.process_time()
         try:
             with open("/proc/stat") as stat:
                 fields = [int(value) for value in stat.readline().split()[1:]]
         except OSError:
-            return times.user + times.system, None, None
+            return worker, None, None
         tick = os.sysconf("SC_CLK_TCK")
         idle = (fields[3] + fields[4]) / tick
-        return times.user + times.system, sum(fields) / tick - idle, idle
+        return worker, sum(fields) / tick - idle, idle
 
     def taken(self) -> dict[str, float]:
         end = self._now()
