@@ -354,14 +354,14 @@ def test_a_failed_run_still_recounts_the_pages_it_committed(
     org_a: Tenant, providers: Providers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mailbox = make_mailbox("microsoft", org_a, providers, count=120)
-    original = MailboxSyncer._sync_stream
+    original = MailboxSyncer._store_page
 
-    def sync_one_stream_then_fail(self: MailboxSyncer, driver: Any, stream: str, window: Any):
-        if self.mailbox.cursors:
+    def sync_one_stream_then_fail(self: MailboxSyncer, stream: str, *args: Any) -> None:
+        if self.mailbox.cursors and stream not in self.mailbox.cursors:
             raise ProviderUnavailable("The provider is unavailable.")
-        return original(self, driver, stream, window)
+        original(self, stream, *args)
 
-    monkeypatch.setattr(MailboxSyncer, "_sync_stream", sync_one_stream_then_fail)
+    monkeypatch.setattr(MailboxSyncer, "_store_page", sync_one_stream_then_fail)
     run = sync(org_a, mailbox)
 
     assert run.status == RunStatus.FAILED

@@ -69,6 +69,7 @@ PAGES_AHEAD = 2
 # The interpreter's thread switch interval while a sync's two threads run (default 5 ms).
 SWITCH_INTERVAL = 0.0005
 _END = object()
+_STREAM_END = object()
 
 
 @contextlib.contextmanager
@@ -221,8 +222,7 @@ class MailboxSyncer:
         # then costs one provider call per poll.
         if (prefetch := getattr(driver, "prefetch", None)) is not None:
             prefetch(cursors=self.mailbox.cursors, window=window)
-        for stream in driver.streams:
-            self._sync_stream(driver, stream, window)
+        self._sync_streams(driver, window)
         if driver.stream_roles:
             with tenant_atomic(self.organization):
                 self._check_lease()
@@ -274,39 +274,55 @@ class MailboxSyncer:
                     folder.save(update_fields=["name", "role"])
         self.store.refresh_roles()
 
-    def _sync_stream(self, driver: MailDriver, stream: str, window: SyncWindow) -> None:
-        label = stream_label(stream)
-        cursor = self.mailbox.cursors.get(stream)
-        self._progress(label, status="RUNNING")
-        for page, fetched in self._pages_ahead(driver, stream, cursor, window):
+    def _sync_streams(self, driver: MailDriver, window: SyncWindow) -> None:
+        """Every stream's pages, in order; a stream is COMPLETED once its last page committed."""
+        current: str | None = None
+        for stream, item in self._pages_ahead(driver, window):
+            label = stream_label(stream)
+            if stream != current:
+                current = stream
+                self._progress(label, status="RUNNING")
+            if item is _STREAM_END:
+                self._progress(label, status="COMPLETED", commit=True)
+                continue
             self._check_lease()
+            page, fetched = item
             self._store_page(stream, label, page, fetched)
-        self._progress(label, status="COMPLETED", commit=True)
 
-    def _pages_ahead(
-        self, driver: MailDriver, stream: str, cursor: str | None, window: SyncWindow
-    ) -> Iterator[tuple[ChangePage, list[RemoteMessage | FetchFailure]]]:
-        """Pages with their fetched messages, downloaded by a second thread while this one
-        stores the previous page: the network and the database wait at the same time.
+    def _pages_ahead(self, driver: MailDriver, window: SyncWindow) -> Iterator[tuple[str, Any]]:
+        """Each stream's pages with their fetched messages, then ``_STREAM_END``, downloaded by
+        a second thread while this one stores the page before: the network and the database
+        wait at the same time, and the download goes on into the next stream while this one
+        stores the last pages of the previous.
 
         Pages still arrive in order, so cursors are saved in order; an error in the download
         thread is raised here, at the page it happened.
         """
         pages: queue.Queue[Any] = queue.Queue(maxsize=PAGES_AHEAD)
         stop = threading.Event()
+        # Each stream starts from its cursor as the run found it; only the storing thread
+        # moves them on.
+        cursors = dict(self.mailbox.cursors)
+
+        def handed(item: tuple[str, Any]) -> bool:
+            while not stop.is_set():
+                try:
+                    pages.put(item, timeout=0.5)
+                    return True
+                except queue.Full:
+                    continue
+            return False
 
         def download() -> None:
             try:
                 with tenant_context(self.organization):
-                    for page in driver.changes(stream=stream, cursor=cursor, window=window):
-                        fetched = driver.fetch(list(page.fetch)) if page.fetch else []
-                        while not stop.is_set():
-                            try:
-                                pages.put((page, fetched), timeout=0.5)
-                                break
-                            except queue.Full:
-                                continue
-                        if stop.is_set():
+                    for stream in driver.streams:
+                        cursor = cursors.get(stream)
+                        for page in driver.changes(stream=stream, cursor=cursor, window=window):
+                            fetched = driver.fetch(list(page.fetch)) if page.fetch else []
+                            if not handed((stream, (page, fetched))):
+                                return
+                        if not handed((stream, _STREAM_END)):
                             return
             except BaseException as exc:  # handed to the storing thread
                 pages.put(exc)
