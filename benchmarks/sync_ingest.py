@@ -12,6 +12,9 @@ Targets: ≥ 1,000 messages/s and overhead ≤ 1.5x; an unchanged mailbox costs 
 per poll (``idle_poll_provider_calls``). ``download_cpu`` and ``sync_cpu`` give each phase's
 CPU-seconds: the worker's own, and the machine's busy and idle time (the sandbox and
 PostgreSQL run on the same cores, so a ratio only compares runs on like machines).
+``cpu_bound_ratio`` is the lowest overhead ratio the sync could have had with the CPU it used,
+had every core been busy throughout: its busy CPU-seconds over the cores times the download's
+seconds. Where it is above the target, no better overlap reaches the target; only less work.
 """
 
 from __future__ import annotations
@@ -223,6 +226,7 @@ def measure(
     cpu = CpuUse()
     sync_seconds, stored, status = full_sync(organization, mailbox)
     sync_cpu = cpu.taken()
+    busy = sync_cpu.get("machine_busy_s")
     since = control.last_request_seq()
     idle_seconds, _, idle_status = full_sync(organization, mailbox)
     return {
@@ -239,6 +243,11 @@ def measure(
         "idle_poll_ms": round(idle_seconds * 1000, 1),
         "download_cpu": download_cpu,
         "sync_cpu": sync_cpu,
+        "cpu_bound_ratio": (
+            round(busy / ((os.cpu_count() or 1) * download_seconds), 3)
+            if busy is not None
+            else None
+        ),
     }
 
 
