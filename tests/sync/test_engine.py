@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,6 +30,7 @@ from integrations.mail.sync.lease import SyncAlreadyRunning, run_open
 from integrations.mail.sync.recount import Recounter
 from integrations.mail.threads import threads_recount
 from integrations.providers.base import ProviderUnavailable
+from integrations.providers.microsoft.graph_mail import GraphMailDriver
 from tests.conftest import Tenant
 from tests.connections.conftest import GOOGLE_USER, MICROSOFT_USER, Providers
 from tests.sync.harness import (
@@ -366,3 +369,33 @@ def test_a_failed_run_still_recounts_the_pages_it_committed(
 
     assert run.status == RunStatus.FAILED
     assert _settled_listing(org_a)[0], "the committed stream listed no conversation"
+
+
+def test_the_download_goes_on_into_the_next_folder_while_the_last_page_of_one_is_stored(
+    org_a: Tenant, providers: Providers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mailbox = make_mailbox("microsoft", org_a, providers, count=120)
+    next_folder_asked = threading.Event()
+    asked_while_storing: list[bool] = []
+    changes = GraphMailDriver.changes
+
+    def changes_noted(self: GraphMailDriver, *, stream: str, **kwargs: Any) -> Iterator[Any]:
+        if stream != self.streams[0]:
+            next_folder_asked.set()
+        yield from changes(self, stream=stream, **kwargs)
+
+    store_page = MailboxSyncer._store_page
+
+    def store_page_waiting(self: MailboxSyncer, stream: str, label: str, page: Any, *args: Any):
+        if page.final and not asked_while_storing:
+            asked_while_storing.append(next_folder_asked.wait(timeout=30))
+        store_page(self, stream, label, page, *args)
+
+    monkeypatch.setattr(GraphMailDriver, "changes", changes_noted)
+    monkeypatch.setattr(MailboxSyncer, "_store_page", store_page_waiting)
+    run = sync(org_a, mailbox)
+
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert asked_while_storing == [True]
+    assert {entry["status"] for entry in run.folders.values()} == {"COMPLETED"}
+    assert differences(expected("microsoft", providers), stored(org_a, mailbox)) == {}
