@@ -141,7 +141,7 @@ def _participant_match(to: str) -> models.ForeignKey[Any, Any]:
 
 class Participant(TenantOwned):
     # Looked up by address within the organization only: participant_address_idx serves both
-    # (five rows a message, so each index less is felt by the sync).
+    # (several rows a message, so each index less is felt by the sync).
     organization = organization_field(db_index=False)
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="participants")
     role = models.CharField(max_length=10, choices=ParticipantRole.choices)

@@ -1,8 +1,9 @@
 """One sync run of one mailbox: list changes, fetch, store page by page, save cursors.
 
     run_open (API/scheduler) ─▶ task ─▶ mailbox_sync(run_id)
-        claim the lease ─▶ driver ─▶ for each stream: pages ─▶ fetch ─▶ store + cursor (one
-        transaction per page) ─▶ COMPLETED | COMPLETED_WITH_ERRORS | FAILED
+        claim the lease ─▶ driver ─▶ every stream's pages in order, fetched ahead by a second
+        thread ─▶ store + cursor (one transaction per page) ─▶ COMPLETED |
+        COMPLETED_WITH_ERRORS | FAILED
 
 A page's data and its cursor commit together, so a worker killed at any moment resumes exactly
 where the last committed page left off, and re-delivered work is idempotent.
