@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -399,3 +401,26 @@ def test_the_download_goes_on_into_the_next_folder_while_the_last_page_of_one_is
     assert asked_while_storing == [True]
     assert {entry["status"] for entry in run.folders.values()} == {"COMPLETED"}
     assert differences(expected("microsoft", providers), stored(org_a, mailbox)) == {}
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_run_stores_with_the_tuned_interpreter_and_leaves_it_as_it_found_it(
+    org_a: Tenant, providers: Providers, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    mailbox = make_mailbox("microsoft", org_a, providers, count=40)
+    before = (sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count())
+    seen: list[bool] = []
+    store_page = MailboxSyncer._store_page
+
+    def store_page_noted(self: MailboxSyncer, *args: Any) -> None:
+        seen.append(gc.get_freeze_count() > 0 and gc.get_threshold() != before[1])
+        if fails:
+            raise ProviderUnavailable("The provider is unavailable.")
+        store_page(self, *args)
+
+    monkeypatch.setattr(MailboxSyncer, "_store_page", store_page_noted)
+    run = sync(org_a, mailbox)
+
+    assert run.status == (RunStatus.FAILED if fails else RunStatus.COMPLETED), run.error
+    assert seen and all(seen)
+    assert (sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count()) == before

@@ -15,9 +15,8 @@ import contextlib
 import logging
 import queue
 import random
-import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +39,7 @@ from integrations.mail.models import (
     Timeframe,
 )
 from integrations.mail.sync.drivers import mailbox_driver
+from integrations.mail.sync.interpreter import pipeline_interpreter
 from integrations.mail.sync.lease import lease_seconds, run_claim, run_heartbeat
 from integrations.mail.sync.recount import Recounter
 from integrations.mail.sync.statistics import StatisticsKeeper
@@ -67,23 +67,8 @@ STREAM_LABELS = {"": "mailbox", "sentitems": "sent_items"}
 MAX_RESYNCS_PER_RUN = 2
 RETRY_CHUNK = 100
 PAGES_AHEAD = 2
-# The interpreter's thread switch interval while a sync's two threads run (default 5 ms).
-SWITCH_INTERVAL = 0.0005
 _END = object()
 _STREAM_END = object()
-
-
-@contextlib.contextmanager
-def _quick_thread_switches() -> Iterator[None]:
-    """While the download thread parses pages, each database round trip of the storing thread
-    ends waiting for the interpreter lock — up to the switch interval, at every statement. A
-    shorter interval while both run keeps the store from idling behind the parser."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, SWITCH_INTERVAL))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
 
 
 class LeaseLost(Exception):
@@ -278,19 +263,24 @@ class MailboxSyncer:
     def _sync_streams(self, driver: MailDriver, window: SyncWindow) -> None:
         """Every stream's pages, in order; a stream is COMPLETED once its last page committed."""
         current: str | None = None
-        for stream, item in self._pages_ahead(driver, window):
-            label = stream_label(stream)
-            if stream != current:
-                current = stream
-                self._progress(label, status="RUNNING")
-            if item is _STREAM_END:
-                self._progress(label, status="COMPLETED", commit=True)
-                continue
-            self._check_lease()
-            page, fetched = item
-            self._store_page(stream, label, page, fetched)
+        # Closed on an error too, not whenever the traceback lets go of it: the download
+        # thread stops and the interpreter's settings are restored at once.
+        with contextlib.closing(self._pages_ahead(driver, window)) as pages:
+            for stream, item in pages:
+                label = stream_label(stream)
+                if stream != current:
+                    current = stream
+                    self._progress(label, status="RUNNING")
+                if item is _STREAM_END:
+                    self._progress(label, status="COMPLETED", commit=True)
+                    continue
+                self._check_lease()
+                page, fetched = item
+                self._store_page(stream, label, page, fetched)
 
-    def _pages_ahead(self, driver: MailDriver, window: SyncWindow) -> Iterator[tuple[str, Any]]:
+    def _pages_ahead(
+        self, driver: MailDriver, window: SyncWindow
+    ) -> Generator[tuple[str, Any], None, None]:
         """Each stream's pages with their fetched messages, then ``_STREAM_END``, downloaded by
         a second thread while this one stores the page before: the network and the database
         wait at the same time, and the download goes on into the next stream while this one
@@ -333,7 +323,7 @@ class MailboxSyncer:
                 db_connection.close()
 
         worker = threading.Thread(target=download, name=f"sync-download-{self.run.pk}", daemon=True)
-        with _quick_thread_switches():
+        with pipeline_interpreter():
             worker.start()
             try:
                 while True:
