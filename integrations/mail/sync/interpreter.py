@@ -34,7 +34,7 @@ YOUNG_COLLECTION_THRESHOLD = 10_000
 
 _lock = threading.Lock()
 _runs = 0
-_saved: tuple[float, tuple[int, ...], bool] = (0.0, (), False)
+_saved: tuple[float, tuple[int, int, int], bool] = (0.0, (0, 0, 0), False)
 
 
 @contextlib.contextmanager
@@ -42,14 +42,14 @@ def pipeline_interpreter() -> Iterator[None]:
     global _runs, _saved
     with _lock:
         if _runs == 0:
+            switch, threshold = sys.getswitchinterval(), gc.get_threshold()
             # A heap the process froze itself (a worker's, after start-up) stays its business.
             freezes = gc.get_freeze_count() == 0
-            _saved = (sys.getswitchinterval(), gc.get_threshold(), freezes)
-            young, *older = _saved[1]
-            sys.setswitchinterval(min(_saved[0], SWITCH_INTERVAL))
+            _saved = (switch, threshold, freezes)
+            sys.setswitchinterval(min(switch, SWITCH_INTERVAL))
             if freezes:
                 gc.freeze()
-            gc.set_threshold(max(young, YOUNG_COLLECTION_THRESHOLD), *older)
+            gc.set_threshold(max(threshold[0], YOUNG_COLLECTION_THRESHOLD), *threshold[1:])
         _runs += 1
     try:
         yield
