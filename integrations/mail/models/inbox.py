@@ -56,8 +56,12 @@ class MailboxThread(TenantOwned):
     # mailbox are deleted with it (inbox_rows).
     scope = models.BigIntegerField()
     # The listing indexes lead with the organization.
-    organization = organization_field(db_index=False)
-    thread = models.ForeignKey(MailThread, on_delete=models.CASCADE, related_name="+")
+    organization = organization_field(db_index=False, db_constraint=False)
+    # Written only by the recount, which holds the conversation's row lock while it does: no
+    # per-row check at commit (it could never fail). Deleting a conversation deletes its rows.
+    thread = models.ForeignKey(
+        MailThread, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     last_message_at = models.DateTimeField()
     # The newest message; recounts replace the row when it goes, so no constraint is needed.
     latest_message = models.ForeignKey(

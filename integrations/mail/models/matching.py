@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from crm.tenancy import TenantOwned
+from crm.tenancy import TenantOwned, organization_field
 from integrations.mail.models.messages import MailThread
 
 
@@ -58,6 +58,7 @@ def one_record_per_thread(*, check: str, unique: str) -> list[models.BaseConstra
 class ThreadLink(OneRecord):
     """A thread shown on a contact's, account's or deal's timeline (exactly one of them)."""
 
+    organization = organization_field(db_constraint=False)
     thread = models.ForeignKey(MailThread, on_delete=models.CASCADE, related_name="links")
     source = models.CharField(max_length=10, choices=LinkSource.choices)
     created_by = models.ForeignKey(

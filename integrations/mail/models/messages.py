@@ -15,6 +15,7 @@ from integrations.mail.models.mailboxes import Mailbox, SharedInbox
 class MailThread(TenantOwned):
     """A conversation, across every mailbox of the organization that holds part of it."""
 
+    organization = organization_field(db_constraint=False)
     subject = models.CharField(max_length=998, blank=True)
     first_message_at = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -47,7 +48,7 @@ class Message(TenantOwned):
     """One e-mail, stored once per organization however many mailboxes hold a copy."""
 
     # unique_message_per_organization leads with the organization.
-    organization = organization_field(db_index=False)
+    organization = organization_field(db_index=False, db_constraint=False)
     rfc_message_id = models.CharField(max_length=998)
     thread = models.ForeignKey(MailThread, on_delete=models.CASCADE, related_name="messages")
     subject = models.TextField(blank=True)
@@ -81,6 +82,7 @@ class Message(TenantOwned):
 class MessageCopy(TenantOwned):
     """A message as one mailbox holds it: provider ids, folders/labels and flags."""
 
+    organization = organization_field(db_constraint=False)
     # unique_copy_per_mailbox and the indexes below lead with the mailbox.
     mailbox = models.ForeignKey(
         Mailbox, on_delete=models.CASCADE, related_name="copies", db_index=False
@@ -123,6 +125,16 @@ class MessageCopy(TenantOwned):
         return f"{self.mailbox_id}:{self.provider_message_id}"
 
 
+def new_message_detail(related_name: str) -> models.ForeignKey[Any, Any]:
+    """The message a participant or attachment row belongs to. Such rows are only written in
+    the transaction that inserts their message (no other can delete it before that commits),
+    so the database's per-row check at commit could never fail: there is none. Deleting a
+    message deletes them (Django's collector cascades; every deletion goes through it)."""
+    return models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name=related_name, db_constraint=False
+    )
+
+
 class ParticipantRole(models.TextChoices):
     FROM = "from", "From"
     TO = "to", "To"
@@ -142,8 +154,8 @@ def _participant_match(to: str) -> models.ForeignKey[Any, Any]:
 class Participant(TenantOwned):
     # Looked up by address within the organization only: participant_address_idx serves both
     # (several rows a message, so each index less is felt by the sync).
-    organization = organization_field(db_index=False)
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="participants")
+    organization = organization_field(db_index=False, db_constraint=False)
+    message = new_message_detail("participants")
     role = models.CharField(max_length=10, choices=ParticipantRole.choices)
     address = models.CharField(max_length=254)
     name = models.CharField(max_length=255, blank=True)
@@ -176,7 +188,8 @@ def _attachment_path(instance: Attachment, filename: str) -> str:
 
 
 class Attachment(TenantOwned):
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    organization = organization_field(db_constraint=False)
+    message = new_message_detail("attachments")
     copy = models.ForeignKey(
         MessageCopy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
