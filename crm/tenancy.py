@@ -231,10 +231,16 @@ class TenantOwned(models.Model):
                 raise ValidationError({field.name: f"{related._meta.verbose_name} not found."})
 
 
+# Each setting is read in a sub-select: PostgreSQL evaluates it once per statement (an InitPlan)
+# instead of once per row it inserts or reads.
+RLS_CONDITION = (
+    f"(organization_id = (SELECT NULLIF(current_setting('{ORGANIZATION_SETTING}', true), '')"
+    f"::bigint) OR (SELECT coalesce(current_setting('{ALL_TENANTS_SETTING}', true), '') = 'on'))"
+)
+
+
 def rls_policy_sql(table: str) -> list[str]:
-    org = f"NULLIF(current_setting('{ORGANIZATION_SETTING}', true), '')::bigint"
-    bypass = f"coalesce(current_setting('{ALL_TENANTS_SETTING}', true), '') = 'on'"
-    condition = f"(organization_id = {org} OR {bypass})"
+    condition = RLS_CONDITION
     return [
         f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
         f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',

@@ -177,3 +177,16 @@ def test_raw_sql_cannot_write_into_another_organization(org_a: Tenant, org_b: Te
             " created_at, updated_at) VALUES (%s, 'x', '', '', now(), now())",
             [org_b.organization.pk],
         )
+
+
+@postgres_only
+def test_every_tenant_table_reads_the_organization_once_per_statement(db: None) -> None:
+    """The policies compare each row with a value computed once (an InitPlan), not with a
+    ``current_setting`` call per row."""
+    with connection.cursor() as cursor:
+        for model in tenant_models():
+            cursor.execute(f'EXPLAIN (VERBOSE, COSTS OFF) SELECT 1 FROM "{model._meta.db_table}"')
+            plan = [line for (line,) in cursor.fetchall()]
+            row_filters = [line for line in plan if line.strip().startswith("Filter:")]
+            assert row_filters, model._meta.db_table
+            assert not any("current_setting" in line for line in row_filters), plan
