@@ -7,8 +7,8 @@ index lookup and row lock per key per row: a 19,400-message Graph first sync mad
 - the organization key of the tables a sync fills (messages, copies, participants,
   attachments, conversations, listing rows, CRM links): row-level security already admits only
   the current organization's id on every write;
-- a participant's and an attachment's message: only written in the transaction that inserts
-  the message;
+- a participant's message: participants are only written in the transaction that inserts
+  their message (an attachment's is kept: fetching a body later can add attachments);
 - a listing row's conversation: only written by the recount, which holds the conversation's
   row lock (and deletes it, when empty, in the same transaction).
 
@@ -27,16 +27,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="attachment",
-            name="message",
-            field=models.ForeignKey(
-                db_constraint=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="attachments",
-                to="mail.message",
-            ),
-        ),
         migrations.AlterField(
             model_name="attachment",
             name="organization",

@@ -125,16 +125,6 @@ class MessageCopy(TenantOwned):
         return f"{self.mailbox_id}:{self.provider_message_id}"
 
 
-def new_message_detail(related_name: str) -> models.ForeignKey[Any, Any]:
-    """The message a participant or attachment row belongs to. Such rows are only written in
-    the transaction that inserts their message (no other can delete it before that commits),
-    so the database's per-row check at commit could never fail: there is none. Deleting a
-    message deletes them (Django's collector cascades; every deletion goes through it)."""
-    return models.ForeignKey(
-        Message, on_delete=models.CASCADE, related_name=related_name, db_constraint=False
-    )
-
-
 class ParticipantRole(models.TextChoices):
     FROM = "from", "From"
     TO = "to", "To"
@@ -155,7 +145,12 @@ class Participant(TenantOwned):
     # Looked up by address within the organization only: participant_address_idx serves both
     # (several rows a message, so each index less is felt by the sync).
     organization = organization_field(db_index=False, db_constraint=False)
-    message = new_message_detail("participants")
+    # Participants are only written in the transaction that inserts their message (no other
+    # can delete it before that commits), so a check per row at commit could never fail: the
+    # database makes none. Deleting a message deletes them (Django's collector cascades).
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="participants", db_constraint=False
+    )
     role = models.CharField(max_length=10, choices=ParticipantRole.choices)
     address = models.CharField(max_length=254)
     name = models.CharField(max_length=255, blank=True)
@@ -189,7 +184,7 @@ def _attachment_path(instance: Attachment, filename: str) -> str:
 
 class Attachment(TenantOwned):
     organization = organization_field(db_constraint=False)
-    message = new_message_detail("attachments")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
     copy = models.ForeignKey(
         MessageCopy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
