@@ -32,7 +32,7 @@ SYNCED = (Message, MessageCopy, Participant, Attachment, MailThread, MailboxThre
 def _stored(org_a: Tenant, mailbox: Mailbox) -> Message:
     with org_a.scope():
         message = mail_message(
-            mailbox, sender=("Bea Buyer", "bea@buyer.test"), to=[mailbox.address]
+            mailbox, sender=("bea@buyer.test", "Bea Buyer"), to=[mailbox.address]
         )
         Attachment.objects.create(message=message, filename="terms.pdf", size=120)
         ThreadLink.objects.create(
