@@ -240,12 +240,12 @@ RLS_CONDITION = (
 
 
 def rls_policy_sql(table: str) -> list[str]:
-    condition = RLS_CONDITION
     return [
         f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
         f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
         f'DROP POLICY IF EXISTS tenant_isolation ON "{table}"',
-        f'CREATE POLICY tenant_isolation ON "{table}" USING {condition} WITH CHECK {condition}',
+        f'CREATE POLICY tenant_isolation ON "{table}" '
+        f"USING {RLS_CONDITION} WITH CHECK {RLS_CONDITION}",
     ]
 
 
