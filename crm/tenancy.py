@@ -110,8 +110,12 @@ def transaction_tenant(organization: Organization | None) -> Iterator[None]:
 
 @contextmanager
 def tenant_atomic(organization: Organization) -> Iterator[None]:
-    """A transaction that runs as ``organization``: the unit of work for tasks that commit often."""
-    with transaction.atomic(), tenant_context(organization):
+    """A transaction that runs as ``organization``: the unit of work for tasks that commit often.
+
+    As the outermost block, its ``SET LOCAL`` ends with the transaction: set, never restored
+    (one query per transaction, not two). Nested in a transaction, it restores on exit."""
+    scope = transaction_tenant if not connections["default"].in_atomic_block else tenant_context
+    with transaction.atomic(), scope(organization):
         yield
 
 

@@ -4,8 +4,10 @@ leaves nothing behind: the next request on the same connection starts as nobody.
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from crm.tenancy import tenant_atomic
 from tests.conftest import Tenant, token_client
 from tests.factories import ContactFactory
 
@@ -45,3 +47,28 @@ def test_a_request_leaves_no_organization_or_all_tenants_setting_behind(org_a: T
     assert alice.get("/api/v1/integrations/email/inbox").status_code == 200
     organization, everything = _settings()
     assert organization in ("", None) and everything in ("", None)
+
+
+def _organization_setting() -> str | None:
+    return _settings()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="settings exist on PostgreSQL only")
+def test_a_task_transaction_sets_its_organization_once_and_leaves_it_with_the_commit(
+    org_a: Tenant,
+) -> None:
+    with CaptureQueriesContext(connection) as queries, tenant_atomic(org_a.organization):
+        assert _organization_setting() == str(org_a.organization.pk)
+    assert sum("set_config" in query["sql"] for query in queries) == 1
+    assert _organization_setting() in ("", None)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="settings exist on PostgreSQL only")
+def test_a_nested_task_transaction_gives_the_outer_organization_back(
+    org_a: Tenant, org_b: Tenant
+) -> None:
+    with transaction.atomic(), org_a.scope():
+        with tenant_atomic(org_b.organization):
+            assert _organization_setting() == str(org_b.organization.pk)
+        assert _organization_setting() == str(org_a.organization.pk)
+    assert _organization_setting() in ("", None)
