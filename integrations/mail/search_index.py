@@ -3,8 +3,11 @@
 A stored message is queued in ``mail_search_pending`` by a trigger (migration 0009) and indexed
 by ``mail_search_index``, called from three places:
 
-- ``search_index_later``: the sync store's call once it created messages; one task per
+- ``search_index_later``: the store's call once it created messages; one task per
   organization and transaction, queued when it commits, drains that organization's queue;
+- ``SearchNudge``: a sync run's instead, committing page after page: one task per few seconds
+  of pages (each drains the whole queue, so the pages in between ride along), and one after
+  the last;
 - ``search_index_pending_drain``: the beat's safety net (a task lost, a worker crashed);
 - ``search_index_now``: the search itself, before it reads the index, so a search right after a
   sync finds everything (an empty queue costs one index probe).
@@ -15,7 +18,9 @@ there is no index (search reads the messages) and all of this does nothing.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 
 from celery import shared_task
 from django.db import connection, transaction
@@ -23,6 +28,8 @@ from django.db import connection, transaction
 from crm.models import Organization
 from crm.tasks import tenant_task
 from crm.tenancy import all_tenants, tenant_atomic
+
+logger = logging.getLogger(__name__)
 
 # Messages per transaction of the task: bounded locks and bounded work per commit.
 TASK_CHUNK = 1000
@@ -108,3 +115,38 @@ def search_index_later(organization_id: int) -> None:
         transaction.on_commit(pending.flush, robust=True)
         return
     pending.organization_ids.add(organization_id)
+
+
+class SearchNudge:
+    """Indexing for a writer that commits page after page (a sync run): ``committed`` after
+    each page that stored new messages, ``finish`` once the last one committed.
+
+    A task drains the organization's whole queue, so one per ``INTERVAL`` seconds indexes
+    every page in between; ``finish`` queues one for what the last ones stored. Searching
+    indexes what is still queued first, so a search never misses a stored message."""
+
+    INTERVAL = 2.0
+
+    def __init__(self, organization_id: int) -> None:
+        self.organization_id = organization_id
+        self.owed = False
+        self.queued_at: float | None = None
+
+    def committed(self, created: int) -> None:
+        self.owed = self.owed or created > 0
+        now = time.monotonic()
+        if self.owed and (self.queued_at is None or now - self.queued_at >= self.INTERVAL):
+            self._queue(now)
+
+    def finish(self) -> None:
+        if self.owed:
+            self._queue(time.monotonic())
+
+    def _queue(self, now: float) -> None:
+        self.owed, self.queued_at = False, now
+        if connection.vendor != "postgresql":
+            return
+        try:
+            search_index_task.delay(self.organization_id)
+        except Exception:  # a broker outage must not fail the sync: the beat drains the rest
+            logger.exception("queueing search indexing failed")

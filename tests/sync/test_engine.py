@@ -424,3 +424,33 @@ def test_a_run_stores_with_the_tuned_interpreter_and_leaves_it_as_it_found_it(
     assert run.status == (RunStatus.FAILED if fails else RunStatus.COMPLETED), run.error
     assert seen and all(seen)
     assert (sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return str(cursor.fetchone()[0])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+@pytest.mark.parametrize("fails", [False, True])
+def test_pages_commit_without_waiting_for_the_wal_flush_and_the_session_gets_its_setting_back(
+    org_a: Tenant, providers: Providers, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    mailbox = make_mailbox("microsoft", org_a, providers, count=40)
+    before = _synchronous_commit()
+    seen: list[str] = []
+    store_page = MailboxSyncer._store_page
+
+    def store_page_noted(self: MailboxSyncer, *args: Any) -> None:
+        seen.append(_synchronous_commit())
+        if fails:
+            raise ProviderUnavailable("The provider is unavailable.")
+        store_page(self, *args)
+
+    monkeypatch.setattr(MailboxSyncer, "_store_page", store_page_noted)
+    run = sync(org_a, mailbox)
+
+    assert run.status == (RunStatus.FAILED if fails else RunStatus.COMPLETED), run.error
+    assert seen and set(seen) == {"off"}
+    assert before == "on" and _synchronous_commit() == before

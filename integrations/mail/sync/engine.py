@@ -16,10 +16,11 @@ import logging
 import queue
 import random
 import threading
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import DatabaseError
 from django.db import connection as db_connection
 from django.utils import timezone
 
@@ -38,6 +39,7 @@ from integrations.mail.models import (
     SyncState,
     Timeframe,
 )
+from integrations.mail.search_index import SearchNudge
 from integrations.mail.sync.drivers import mailbox_driver
 from integrations.mail.sync.interpreter import pipeline_interpreter
 from integrations.mail.sync.lease import lease_seconds, run_claim, run_heartbeat
@@ -105,12 +107,23 @@ class _Heartbeat(threading.Thread):
             db_connection.close()
 
 
-def _commit_without_flush_wait() -> None:
-    """A page's transaction need not wait for its WAL flush: the page and its cursor commit
-    together, so a commit lost to a database crash only means the page is fetched again."""
-    if db_connection.vendor == "postgresql":
-        with db_connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
+@contextlib.contextmanager
+def _commits_without_flush_wait() -> Iterator[None]:
+    """The pages' transactions need not wait for their WAL flush: a page and its cursor commit
+    together, so a commit lost to a database crash only means the page is fetched again.
+    Set for the session while the pages are stored (one statement per run, not per page)."""
+    if db_connection.vendor != "postgresql":
+        yield
+        return
+    with db_connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")
+    try:
+        yield
+    finally:
+        # A connection an error closed or broke takes the setting with it.
+        if db_connection.connection is not None and not db_connection.needs_rollback:
+            with contextlib.suppress(DatabaseError), db_connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
 
 
 class MailboxSyncer:
@@ -123,6 +136,7 @@ class MailboxSyncer:
         self.stream_roles: Mapping[str, str] = {}
         self.statistics = StatisticsKeeper(in_background=True)
         self.recounter: Recounter | None = None
+        self.search = SearchNudge(self.organization.pk)
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -166,6 +180,7 @@ class MailboxSyncer:
             heartbeat.stopped.set()
             self._recounts_settle(best_effort=True)
             self.statistics.finish()
+            self.search.finish()
         return self.run
 
     def _recounts_settle(self, *, best_effort: bool = False) -> None:
@@ -197,7 +212,9 @@ class MailboxSyncer:
     def _sync(self) -> None:
         driver = mailbox_driver(self.mailbox)
         self.stream_roles = driver.stream_roles
-        self.store = MailboxStore(self.mailbox, self.run, recount_later=self.recounter is not None)
+        self.store = MailboxStore(
+            self.mailbox, self.run, recount_later=self.recounter is not None, index_later=False
+        )
         if not self.store.roles or self.run.full_resync:
             self._sync_folders(driver)
         if self.run.trigger == RunTrigger.RETRY:
@@ -238,6 +255,7 @@ class MailboxSyncer:
                     folders=self.run.folders, created_count=self.run.created_count
                 )
             self._committed()
+            self.search.committed(outcome.created)
         self._progress(label, status="COMPLETED", commit=True)
 
     def _sync_folders(self, driver: MailDriver) -> None:
@@ -265,7 +283,10 @@ class MailboxSyncer:
         current: str | None = None
         # Closed on an error too, not whenever the traceback lets go of it: the download
         # thread stops and the interpreter's settings are restored at once.
-        with contextlib.closing(self._pages_ahead(driver, window)) as pages:
+        with (
+            contextlib.closing(self._pages_ahead(driver, window)) as pages,
+            _commits_without_flush_wait(),
+        ):
             for stream, item in pages:
                 label = stream_label(stream)
                 if stream != current:
@@ -346,7 +367,6 @@ class MailboxSyncer:
         failures = [f for f in fetched if isinstance(f, FetchFailure)]
         with tenant_atomic(self.organization):
             self._check_lease()
-            _commit_without_flush_wait()
             outcome = self.store.apply(
                 messages=messages,
                 flags=page.flags,
@@ -354,10 +374,8 @@ class MailboxSyncer:
                 failures=failures,
                 left_role=self.stream_roles.get(stream),
             )
-            cursors = dict(
-                Mailbox.objects.filter(pk=self.mailbox.pk).values_list("cursors", flat=True).get()
-            )
-            cursors[stream] = page.cursor
+            # Only the run holding the lease moves the cursors: its own copy is the stored one.
+            cursors = {**self.mailbox.cursors, stream: page.cursor}
             Mailbox.objects.filter(pk=self.mailbox.pk).update(cursors=cursors)
             self.mailbox.cursors = cursors
             self.failed_messages += outcome.failed
@@ -378,6 +396,7 @@ class MailboxSyncer:
             )
         self._committed()
         self.statistics.stored(outcome.created)
+        self.search.committed(outcome.created)
 
     # -- bookkeeping -----------------------------------------------------------------------------
 

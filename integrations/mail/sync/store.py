@@ -53,11 +53,22 @@ class MailboxStore:
     """Writes pages of one mailbox's changes. Build one per run (it caches the filters).
 
     The conversations a page touched are recounted in its transaction, or with
-    ``recount_later`` queued for the run's recounter (``sync/recount.py``, PostgreSQL)."""
+    ``recount_later`` queued for the run's recounter (``sync/recount.py``, PostgreSQL). New
+    messages are indexed for search by a task once the page commits, unless ``index_later``
+    is off (the caller queues it)."""
 
-    def __init__(self, mailbox: Mailbox, run: SyncRun, *, recount_later: bool = False) -> None:
+    def __init__(
+        self,
+        mailbox: Mailbox,
+        run: SyncRun,
+        *,
+        recount_later: bool = False,
+        index_later: bool = True,
+    ) -> None:
         self.mailbox = mailbox
         self.run = run
+        # Off when the caller queues the search indexing itself (a sync run's SearchNudge).
+        self.index_later = index_later
         self.recount: Callable[[Iterable[int]], object] = (
             threads_recount_later if recount_later else threads_recount
         )
@@ -211,26 +222,18 @@ class MailboxStore:
         by_key: dict[str, RemoteMessage] = {}
         for remote in fresh:
             by_key.setdefault(self._key(remote), remote)
-        messages = {
-            key: (pk, thread_id)
-            for key, pk, thread_id in Message.objects.filter(
-                rfc_message_id__in=values_in(list(by_key), "text")
-            )
-            .order_by()
-            .values_list("rfc_message_id", "pk", "thread_id")
-        }
+        # One lookup for the messages themselves and for those they reply to (their thread).
+        references = {ref for r in by_key.values() for ref in (*r.references, r.in_reply_to) if ref}
+        stored = self._messages_stored([*by_key, *references.difference(by_key)])
+        messages = {key: stored[key] for key in by_key if key in stored}
         missing = [key for key in by_key if key not in messages]
-        messages |= self._messages_create({key: by_key[key] for key in missing})
+        messages |= self._messages_create(
+            {key: by_key[key] for key in missing},
+            {ref: stored[ref][1] for ref in references if ref in stored},
+        )
         if len(messages) < len(by_key):
             # Another mailbox's sync stored some of them a moment ago: theirs stand.
-            messages |= {
-                key: (pk, thread_id)
-                for key, pk, thread_id in Message.objects.filter(
-                    rfc_message_id__in=values_in([k for k in by_key if k not in messages], "text")
-                )
-                .order_by()
-                .values_list("rfc_message_id", "pk", "thread_id")
-            }
+            messages |= self._messages_stored([k for k in by_key if k not in messages])
         organization_id = self.mailbox.organization_id
         copies = [
             self._copy_row(remote, messages[key][0], organization_id)
@@ -241,13 +244,30 @@ class MailboxStore:
         self.recount({thread_id for _, thread_id in messages.values()})
         return len(copies)
 
-    def _messages_create(self, remotes: dict[str, RemoteMessage]) -> dict[str, tuple[int, int]]:
+    @staticmethod
+    def _messages_stored(keys: list[str]) -> dict[str, tuple[int, int]]:
+        """RFC Message-ID → (id, thread id) of the stored messages among ``keys``."""
+        if not keys:
+            return {}
+        return {
+            key: (pk, thread_id)
+            for key, pk, thread_id in Message.objects.filter(
+                rfc_message_id__in=values_in(keys, "text")
+            )
+            .order_by()
+            .values_list("rfc_message_id", "pk", "thread_id")
+        }
+
+    def _messages_create(
+        self, remotes: dict[str, RemoteMessage], referenced: dict[str, int]
+    ) -> dict[str, tuple[int, int]]:
         """Insert messages keyed by RFC Message-ID, with their details; returns key → (id,
-        thread id) of those this call created (never ones a concurrent sync inserted first)."""
+        thread id) of those this call created (never ones a concurrent sync inserted first).
+        ``referenced``: the thread ids of stored messages they reply to, by Message-ID."""
         if not remotes:
             return {}
         directions = {key: self.directions[r.provider_id] for key, r in remotes.items()}
-        threads = self._threads_for(remotes)
+        threads = self._threads_for(remotes, referenced)
         organization_id = self.mailbox.organization_id
         rows = [
             self._message_row(remote, key, threads[key], directions[key], organization_id)
@@ -261,12 +281,15 @@ class MailboxStore:
         }
         if created:
             self._details_create(created, remotes, threads, directions)
-            search_index_later(organization_id)
+            if self.index_later:
+                search_index_later(organization_id)
         return {key: (pk, threads[key]) for key, pk in created.items()}
 
-    def _threads_for(self, remotes: dict[str, RemoteMessage]) -> dict[str, int]:
-        """Each new message's thread id: the provider thread's, a referenced message's, or a
-        new thread."""
+    def _threads_for(
+        self, remotes: dict[str, RemoteMessage], by_reference: dict[str, int]
+    ) -> dict[str, int]:
+        """Each new message's thread id: the provider thread's, a referenced message's (from
+        ``by_reference``), or a new thread."""
         thread_ids = {r.provider_thread_id for r in remotes.values() if r.provider_thread_id}
         by_provider_thread = (
             dict(
@@ -278,18 +301,6 @@ class MailboxStore:
                 .values_list("provider_thread_id", "message__thread_id")
             )
             if thread_ids
-            else {}
-        )
-        references = {
-            ref for r in remotes.values() for ref in (*r.references, r.in_reply_to) if ref
-        }
-        by_reference = (
-            dict(
-                Message.objects.filter(rfc_message_id__in=values_in(list(references), "text"))
-                .order_by()
-                .values_list("rfc_message_id", "thread_id")
-            )
-            if references
             else {}
         )
         assigned: dict[str, int | str] = {}  # an existing thread's id, or a new thread's label

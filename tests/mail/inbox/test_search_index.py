@@ -11,9 +11,11 @@ import pytest
 from django.db import connection, connections
 
 from crm.tenancy import ORGANIZATION_SETTING
+from integrations.mail import search_index
 from integrations.mail.models import Message
 from integrations.mail.search import search_parse
 from integrations.mail.search_index import (
+    SearchNudge,
     search_index_now,
     search_index_pending_drain,
     search_index_task,
@@ -128,6 +130,35 @@ def test_the_sync_queues_one_indexing_task_per_transaction_that_drains_it(
         commit()
         assert queued() == set()
         assert len(indexed()) == 2
+
+
+@postgres_only
+def test_a_sync_run_queues_one_indexing_task_per_interval_of_pages_and_one_after_its_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    queued_for: list[int] = []
+    clock = [100.0]
+    monkeypatch.setattr(search_index_task, "delay", queued_for.append)
+    monkeypatch.setattr(search_index.time, "monotonic", lambda: clock[0])
+    nudge = SearchNudge(7)
+
+    nudge.committed(0)  # a page of flags only: nothing to index
+    assert queued_for == []
+    nudge.committed(500)
+    assert queued_for == [7]
+    for _ in range(3):  # pages within the interval ride along with the next task
+        clock[0] += 0.5
+        nudge.committed(500)
+    assert queued_for == [7]
+    clock[0] += SearchNudge.INTERVAL
+    nudge.committed(500)
+    assert queued_for == [7, 7]
+    clock[0] += 0.5
+    nudge.committed(500)
+    nudge.finish()
+    assert queued_for == [7, 7, 7]
+    nudge.finish()  # nothing stored since
+    assert queued_for == [7, 7, 7]
 
 
 @postgres_only
