@@ -171,6 +171,9 @@ SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=90)
 # Messages per provider page where the provider lets us choose (Graph's odata.maxpagesize):
 # each page is one transaction of the sync, and Gmail's listing pages hold 500.
 MAIL_SYNC_PAGE_SIZE = env.int("MAIL_SYNC_PAGE_SIZE", default=500)
+# A first sync downloads in a process forked for it (Linux), so the storing thread has the
+# interpreter to itself (integrations/mail/sync/download.py).
+MAIL_SYNC_DOWNLOAD_PROCESS = env.bool("MAIL_SYNC_DOWNLOAD_PROCESS", default=True)
 
 # --- Auth (django-allauth, e-mail only) ----------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import sys
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -373,11 +373,18 @@ def test_a_failed_run_still_recounts_the_pages_it_committed(
     assert _settled_listing(org_a)[0], "the committed stream listed no conversation"
 
 
+@pytest.mark.parametrize("in_process", [True, False], ids=["download-process", "download-thread"])
 def test_the_download_goes_on_into_the_next_folder_while_the_last_page_of_one_is_stored(
-    org_a: Tenant, providers: Providers, monkeypatch: pytest.MonkeyPatch
+    org_a: Tenant,
+    providers: Providers,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+    in_process: bool,
 ) -> None:
+    settings.MAIL_SYNC_DOWNLOAD_PROCESS = in_process
     mailbox = make_mailbox("microsoft", org_a, providers, count=120)
-    next_folder_asked = threading.Event()
+    # Seen across the fork of a download process too.
+    next_folder_asked = multiprocessing.get_context("fork").Event()
     asked_while_storing: list[bool] = []
     changes = GraphMailDriver.changes
 

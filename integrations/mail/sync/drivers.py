@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import time
+from typing import Protocol
 
 from django.conf import settings
 
@@ -24,6 +25,31 @@ def token_reuse_seconds() -> float:
     return min(60.0, settings.TOKEN_REFRESH_MARGIN_SECONDS / 2)
 
 
+class VaultTokens:
+    """Access tokens read (and refreshed) through the connection's vault, in the database."""
+
+    def current(self, connection_id: int) -> str:
+        connection = Connection.objects.get(pk=connection_id)
+        return connection_services.connection_access_token(connection=connection)
+
+    def renewed(self, connection_id: int) -> str:
+        connection = Connection.objects.get(pk=connection_id)
+        return connection_services.connection_refresh(
+            connection=connection, force=True
+        ).access_token
+
+
+class TokenSource(Protocol):
+    def current(self, connection_id: int) -> str: ...
+
+    def renewed(self, connection_id: int) -> str: ...
+
+
+# Where drivers' tokens come from: the vault, or in a forked download process
+# (``sync/download.py``) the parent it asks.
+token_source: TokenSource = VaultTokens()
+
+
 def mailbox_driver_context(mailbox: Mailbox) -> DriverContext:
     """The mailbox and live tokens from its connection (read, and refreshed, through the vault).
 
@@ -39,14 +65,10 @@ def mailbox_driver_context(mailbox: Mailbox) -> DriverContext:
     def current() -> str:
         if kept and time.monotonic() < kept[0][1]:
             return kept[0][0]
-        connection = Connection.objects.get(pk=connection_id)
-        return keep(connection_services.connection_access_token(connection=connection))
+        return keep(token_source.current(connection_id))
 
     def renew() -> str:
-        connection = Connection.objects.get(pk=connection_id)
-        return keep(
-            connection_services.connection_refresh(connection=connection, force=True).access_token
-        )
+        return keep(token_source.renewed(connection_id))
 
     return DriverContext(
         mailbox_address=mailbox.address,

@@ -40,6 +40,7 @@ from integrations.mail.models import (
     Timeframe,
 )
 from integrations.mail.search_index import SearchNudge
+from integrations.mail.sync.download import ForkedDownload, download_forks
 from integrations.mail.sync.drivers import mailbox_driver
 from integrations.mail.sync.interpreter import pipeline_interpreter
 from integrations.mail.sync.lease import lease_seconds, run_claim, run_heartbeat
@@ -308,7 +309,8 @@ class MailboxSyncer:
         stores the last pages of the previous.
 
         Pages still arrive in order, so cursors are saved in order; an error in the download
-        thread is raised here, at the page it happened.
+        thread is raised here, at the page it happened. A first sync on Linux downloads in a
+        forked process instead (``sync/download.py``), relayed by that thread.
         """
         pages: queue.Queue[Any] = queue.Queue(maxsize=PAGES_AHEAD)
         stop = threading.Event()
@@ -343,7 +345,26 @@ class MailboxSyncer:
             finally:
                 db_connection.close()
 
-        worker = threading.Thread(target=download, name=f"sync-download-{self.run.pk}", daemon=True)
+        def finished(error: BaseException | None) -> None:
+            pages.put(_END if error is None else error)
+
+        worker: threading.Thread
+        if download_forks(cursors):
+            worker = ForkedDownload(
+                driver=driver,
+                cursors=cursors,
+                window=window,
+                organization=self.organization,
+                deliver=handed,
+                finish=finished,
+                stream_end=_STREAM_END,
+                stopped=stop,
+                name=f"sync-download-{self.run.pk}",
+            )
+        else:
+            worker = threading.Thread(
+                target=download, name=f"sync-download-{self.run.pk}", daemon=True
+            )
         with pipeline_interpreter():
             worker.start()
             try:

@@ -1,0 +1,147 @@
+"""A first sync downloads in a forked process (Linux): pages cross the pipe unchanged, tokens
+come from the run, incremental runs stay in the worker."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from integrations.mail.models import RunStatus
+from integrations.mail.sync import download
+from integrations.mail.sync.drivers import VaultTokens
+from integrations.providers.mail import (
+    ChangePage,
+    FetchFailure,
+    RemoteAddress,
+    RemoteAttachment,
+    RemoteFlags,
+    RemoteMessage,
+)
+from integrations.providers.microsoft.graph_mail import GraphMailDriver
+from tests.conftest import Tenant
+from tests.connections.conftest import Providers
+from tests.sync.harness import differences, stored
+from tests.sync.test_engine import expected, make_mailbox, sync
+
+pytestmark = pytest.mark.django_db(transaction=True)
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the download forks on Linux only"
+)
+
+
+def test_a_page_crosses_the_pipe_unchanged() -> None:
+    when = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    message = RemoteMessage(
+        provider_id="m1",
+        provider_thread_id="t1",
+        rfc_message_id="<m1@example.test>",
+        subject="Quarterly numbers",
+        sent_at=when,
+        received_at=when,
+        sender=RemoteAddress("dana@customer.test", "Dana"),
+        to=(RemoteAddress("alice@alpha.test"), RemoteAddress("bob@alpha.test", "Bob")),
+        cc=(),
+        bcc=(RemoteAddress("eve@alpha.test"),),
+        reply_to=(),
+        in_reply_to="<m0@example.test>",
+        references=("<m0@example.test>",),
+        text_body="Hello",
+        html_body="<p>Hello</p>",
+        snippet="Hello",
+        size=1234,
+        folder_ids=("inbox",),
+        is_read=True,
+        is_starred=False,
+        attachments=(RemoteAttachment("q.pdf", "application/pdf", 10, data=b"%PDF"),),
+    )
+    without_sender = RemoteMessage(
+        provider_id="m2",
+        provider_thread_id="",
+        rfc_message_id="",
+        subject="",
+        sent_at=when,
+        received_at=when,
+        sender=None,
+    )
+    page = ChangePage(
+        stream="inbox",
+        cursor="c2",
+        final=True,
+        fetch=("m3",),
+        messages=(message, without_sender),
+        flags=(RemoteFlags("m4", ("inbox", "starred"), True, True),),
+        removed=("m5",),
+        total_estimate=7,
+    )
+    fetched = [message, FetchFailure("m3", "gone", permanent=True)]
+
+    assert download._page_unpacked(download._page_packed(page, fetched)) == (page, fetched)
+
+
+def _noting_pids(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The process ids the driver listed changes in (seen across a fork)."""
+    pids = multiprocessing.get_context("fork").Queue()
+    changes = GraphMailDriver.changes
+
+    def changes_noted(self: GraphMailDriver, **kwargs: Any) -> Any:
+        pids.put(os.getpid())
+        yield from changes(self, **kwargs)
+
+    monkeypatch.setattr(GraphMailDriver, "changes", changes_noted)
+    return pids
+
+
+def _drained(pids: Any) -> set[int]:
+    seen = set()
+    while not pids.empty():
+        seen.add(pids.get(timeout=5))
+    return seen
+
+
+@linux_only
+def test_a_first_sync_downloads_in_a_process_and_the_next_ones_in_the_worker(
+    org_a: Tenant, providers: Providers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mailbox = make_mailbox("microsoft", org_a, providers, count=60)
+    pids = _noting_pids(monkeypatch)
+
+    first = sync(org_a, mailbox)
+    assert first.status == RunStatus.COMPLETED, first.error
+    in_first = _drained(pids)
+    second = sync(org_a, mailbox)
+    assert second.status == RunStatus.COMPLETED, second.error
+
+    assert in_first and os.getpid() not in in_first
+    assert _drained(pids) == {os.getpid()}
+    assert differences(expected("microsoft", providers), stored(org_a, mailbox)) == {}
+
+
+@linux_only
+def test_the_download_process_asks_the_run_for_every_token_it_needs(
+    org_a: Tenant, providers: Providers, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.TOKEN_REFRESH_MARGIN_SECONDS = 0  # no token reused: each call asks for one
+    mailbox = make_mailbox("microsoft", org_a, providers, count=60)
+    # Read in the worker, never in the download process (it must not touch the database).
+    asked_in = multiprocessing.get_context("fork").Queue()
+    current = VaultTokens.current
+
+    def current_counted(self: VaultTokens, connection_id: int) -> str:
+        asked_in.put(os.getpid())
+        return current(self, connection_id)
+
+    monkeypatch.setattr(VaultTokens, "current", current_counted)
+    pids = _noting_pids(monkeypatch)
+
+    run = sync(org_a, mailbox)
+
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert os.getpid() not in _drained(pids)
+    readers = [asked_in.get(timeout=5) for _ in range(asked_in.qsize())]
+    assert len(readers) >= 3 and set(readers) == {os.getpid()}
+    assert differences(expected("microsoft", providers), stored(org_a, mailbox)) == {}
