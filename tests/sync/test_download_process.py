@@ -14,6 +14,7 @@ import pytest
 from integrations.mail.models import RunStatus
 from integrations.mail.sync import download
 from integrations.mail.sync.drivers import VaultTokens
+from integrations.providers.base import ConsentRequired
 from integrations.providers.mail import (
     ChangePage,
     FetchFailure,
@@ -145,3 +146,24 @@ def test_the_download_process_asks_the_run_for_every_token_it_needs(
     readers = [asked_in.get(timeout=5) for _ in range(asked_in.qsize())]
     assert len(readers) >= 3 and set(readers) == {os.getpid()}
     assert differences(expected("microsoft", providers), stored(org_a, mailbox)) == {}
+
+
+@linux_only
+def test_an_error_the_worker_cannot_rebuild_fails_the_run_cleanly(
+    org_a: Tenant, providers: Providers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mailbox = make_mailbox("microsoft", org_a, providers, count=20)
+
+    def changes_refused(self: GraphMailDriver, **kwargs: Any) -> Any:
+        # Its keyword-only argument is not in its pickle: unpickling it raises TypeError.
+        raise ConsentRequired("An administrator must consent.", admin_consent_url="https://x")
+        yield
+
+    monkeypatch.setattr(GraphMailDriver, "changes", changes_refused)
+    run = sync(org_a, mailbox)
+
+    assert run.status == RunStatus.FAILED
+    assert run.error == "The mail download failed."
+    with org_a.scope():
+        mailbox.refresh_from_db()
+    assert mailbox.sync_state == "error"

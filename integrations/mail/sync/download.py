@@ -29,6 +29,7 @@ import ctypes
 import dataclasses
 import logging
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -260,9 +261,12 @@ class ForkedDownload(threading.Thread):
             if not conn.poll(POLL_SECONDS):
                 continue
             try:
-                message = conn.recv()
+                message = pickle.loads(conn.recv_bytes())  # noqa: S301 - our own child's
             except EOFError:
                 return ProviderUnavailable("The mail download stopped unexpectedly.")
+            except Exception:  # e.g. an error whose class cannot be rebuilt from its pickle
+                logger.exception("a message from the mail download could not be read")
+                return ProviderUnavailable("The mail download failed.")
             kind = message[0]
             if kind == "token":
                 conn.send(self._token(message[1], message[2]))
