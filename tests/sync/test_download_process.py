@@ -167,3 +167,19 @@ def test_an_error_the_worker_cannot_rebuild_fails_the_run_cleanly(
     with org_a.scope():
         mailbox.refresh_from_db()
     assert mailbox.sync_state == "error"
+
+
+@linux_only
+def test_a_download_process_that_cannot_start_fails_the_run_instead_of_hanging_it(
+    org_a: Tenant, providers: Providers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mailbox = make_mailbox("microsoft", org_a, providers, count=20)
+
+    def fork_refused() -> int:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(download.os, "fork", fork_refused)
+    run = sync(org_a, mailbox)
+
+    assert run.status == RunStatus.FAILED
+    assert run.error == "The mail download could not start."

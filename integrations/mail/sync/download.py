@@ -232,8 +232,13 @@ class ForkedDownload(threading.Thread):
         self.token_error: BaseException | None = None
 
     def run(self) -> None:
-        ours, theirs = Pipe(duplex=True)
-        pid = os.fork()
+        try:
+            ours, theirs = Pipe(duplex=True)
+            pid = os.fork()
+        except OSError:  # out of processes or memory: the run fails and is tried again later
+            logger.exception("the mail download process could not start")
+            self.finish(ProviderUnavailable("The mail download could not start."))
+            return
         if pid == 0:  # the child
             try:
                 ours.close()
