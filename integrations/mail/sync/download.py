@@ -34,7 +34,7 @@ import signal
 import sys
 import threading
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -173,6 +173,18 @@ def _page_unpacked(packed: Any) -> tuple[ChangePage, list[RemoteMessage | FetchF
     ]
 
 
+def stream_pages(
+    driver: MailDriver, cursors: Mapping[str, Any], window: SyncWindow
+) -> Iterator[tuple[str, tuple[ChangePage, list[RemoteMessage | FetchFailure]] | None]]:
+    """The download, wherever it runs: each stream's pages in order, each with the messages
+    it asked to fetch, then ``(stream, None)`` at the stream's end. Each stream starts from
+    its cursor as the run found it."""
+    for stream in driver.streams:
+        for page in driver.changes(stream=stream, cursor=cursors.get(stream), window=window):
+            yield stream, (page, driver.fetch(list(page.fetch)) if page.fetch else [])
+        yield stream, None
+
+
 def _child(
     conn: Connection,
     driver: MailDriver,
@@ -182,11 +194,8 @@ def _child(
     """The download, in the child: every stream's pages, then ("done",) or the error."""
     drivers.token_source = _ParentTokens(conn)
     try:
-        for stream in driver.streams:
-            for page in driver.changes(stream=stream, cursor=cursors.get(stream), window=window):
-                fetched = driver.fetch(list(page.fetch)) if page.fetch else []
-                conn.send(("page", stream, _page_packed(page, fetched)))
-            conn.send(("end", stream))
+        for stream, item in stream_pages(driver, cursors, window):
+            conn.send(("end", stream) if item is None else ("page", stream, _page_packed(*item)))
         conn.send(("done",))
     except _TokenUnavailable:
         conn.send(("token-unavailable",))

@@ -40,7 +40,7 @@ from integrations.mail.models import (
     Timeframe,
 )
 from integrations.mail.search_index import SearchNudge
-from integrations.mail.sync.download import ForkedDownload, download_forks
+from integrations.mail.sync.download import ForkedDownload, download_forks, stream_pages
 from integrations.mail.sync.drivers import mailbox_driver
 from integrations.mail.sync.interpreter import pipeline_interpreter
 from integrations.mail.sync.lease import lease_seconds, run_claim, run_heartbeat
@@ -327,26 +327,21 @@ class MailboxSyncer:
                     continue
             return False
 
+        def finished(error: BaseException | None) -> None:
+            pages.put(_END if error is None else error)
+
         def download() -> None:
             try:
                 with tenant_context(self.organization):
-                    for stream in driver.streams:
-                        cursor = cursors.get(stream)
-                        for page in driver.changes(stream=stream, cursor=cursor, window=window):
-                            fetched = driver.fetch(list(page.fetch)) if page.fetch else []
-                            if not handed((stream, (page, fetched))):
-                                return
-                        if not handed((stream, _STREAM_END)):
+                    for stream, item in stream_pages(driver, cursors, window):
+                        if not handed((stream, _STREAM_END if item is None else item)):
                             return
             except BaseException as exc:  # handed to the storing thread
-                pages.put(exc)
+                finished(exc)
             else:
-                pages.put(_END)
+                finished(None)
             finally:
                 db_connection.close()
-
-        def finished(error: BaseException | None) -> None:
-            pages.put(_END if error is None else error)
 
         worker: threading.Thread
         if download_forks(cursors):
