@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -410,23 +410,42 @@ def test_the_download_goes_on_into_the_next_folder_while_the_last_page_of_one_is
     assert differences(expected("microsoft", providers), stored(org_a, mailbox)) == {}
 
 
+def _sync_noting_each_page(
+    org: Tenant,
+    mailbox: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+    note: Callable[[], Any],
+    *,
+    fails: bool,
+) -> tuple[SyncRun, list[Any]]:
+    """Sync, noting ``note()`` as each page is about to be stored; with ``fails`` the first
+    page fails the run instead."""
+    seen: list[Any] = []
+    store_page = MailboxSyncer._store_page
+
+    def store_page_noted(self: MailboxSyncer, *args: Any) -> None:
+        seen.append(note())
+        if fails:
+            raise ProviderUnavailable("The provider is unavailable.")
+        store_page(self, *args)
+
+    monkeypatch.setattr(MailboxSyncer, "_store_page", store_page_noted)
+    return sync(org, mailbox), seen
+
+
 @pytest.mark.parametrize("fails", [False, True])
 def test_a_run_stores_with_the_tuned_interpreter_and_leaves_it_as_it_found_it(
     org_a: Tenant, providers: Providers, monkeypatch: pytest.MonkeyPatch, fails: bool
 ) -> None:
     mailbox = make_mailbox("microsoft", org_a, providers, count=40)
     before = (sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count())
-    seen: list[bool] = []
-    store_page = MailboxSyncer._store_page
-
-    def store_page_noted(self: MailboxSyncer, *args: Any) -> None:
-        seen.append(gc.get_freeze_count() > 0 and gc.get_threshold() != before[1])
-        if fails:
-            raise ProviderUnavailable("The provider is unavailable.")
-        store_page(self, *args)
-
-    monkeypatch.setattr(MailboxSyncer, "_store_page", store_page_noted)
-    run = sync(org_a, mailbox)
+    run, seen = _sync_noting_each_page(
+        org_a,
+        mailbox,
+        monkeypatch,
+        lambda: gc.get_freeze_count() > 0 and gc.get_threshold() != before[1],
+        fails=fails,
+    )
 
     assert run.status == (RunStatus.FAILED if fails else RunStatus.COMPLETED), run.error
     assert seen and all(seen)
@@ -446,17 +465,9 @@ def test_pages_commit_without_waiting_for_the_wal_flush_and_the_session_gets_its
 ) -> None:
     mailbox = make_mailbox("microsoft", org_a, providers, count=40)
     before = _synchronous_commit()
-    seen: list[str] = []
-    store_page = MailboxSyncer._store_page
-
-    def store_page_noted(self: MailboxSyncer, *args: Any) -> None:
-        seen.append(_synchronous_commit())
-        if fails:
-            raise ProviderUnavailable("The provider is unavailable.")
-        store_page(self, *args)
-
-    monkeypatch.setattr(MailboxSyncer, "_store_page", store_page_noted)
-    run = sync(org_a, mailbox)
+    run, seen = _sync_noting_each_page(
+        org_a, mailbox, monkeypatch, _synchronous_commit, fails=fails
+    )
 
     assert run.status == (RunStatus.FAILED if fails else RunStatus.COMPLETED), run.error
     assert seen and set(seen) == {"off"}
