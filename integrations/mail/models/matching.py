@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from crm.tenancy import TenantOwned, organization_field
-from integrations.mail.models.messages import MailThread
+from integrations.mail.models.messages import MailThread, checked_per_statement
 
 
 class LinkSource(models.TextChoices):
@@ -59,7 +59,17 @@ class ThreadLink(OneRecord):
     """A thread shown on a contact's, account's or deal's timeline (exactly one of them)."""
 
     organization = organization_field(db_constraint=False)
-    thread = models.ForeignKey(MailThread, on_delete=models.CASCADE, related_name="links")
+    # A sync links hundreds of conversations a page: its references are checked per statement.
+    thread = checked_per_statement(MailThread, on_delete=models.CASCADE, related_name="links")
+    contact = checked_per_statement(
+        "crm.Contact", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    account = checked_per_statement(
+        "crm.Account", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    deal = checked_per_statement(
+        "crm.Deal", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     source = models.CharField(max_length=10, choices=LinkSource.choices)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
