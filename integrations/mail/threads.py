@@ -31,17 +31,22 @@ def threads_recount(thread_ids: Iterable[int]) -> set[int]:
 
 
 COUNT_FIELDS = ["message_count", "first_message_at", "last_message_at"]
-# One statement: the counts are computed where the rows are and written in the same pass; the
-# thread ids that still hold messages come back.
+# One statement: the counts are computed where the rows are, and written only where they
+# changed (a conversation a sync created with its page's messages already has its counts); the
+# ids of the conversations that still hold messages come back.
 _COUNT_IN_PLACE = f"""
-UPDATE "{MailThread._meta.db_table}" AS t
-SET message_count = v.n, first_message_at = v.f, last_message_at = v.l
-FROM (
+WITH counted AS (
     SELECT thread_id, COUNT(*) AS n, MIN(sent_at) AS f, MAX(sent_at) AS l
     FROM "{Message._meta.db_table}" WHERE thread_id = ANY(%s) GROUP BY thread_id
-) AS v
-WHERE t.id = v.thread_id
-RETURNING t.id
+), written AS (
+    UPDATE "{MailThread._meta.db_table}" AS t
+    SET message_count = c.n, first_message_at = c.f, last_message_at = c.l
+    FROM counted AS c
+    WHERE t.id = c.thread_id
+        AND (t.message_count, t.first_message_at, t.last_message_at)
+            IS DISTINCT FROM (c.n, c.f, c.l)
+)
+SELECT thread_id FROM counted
 """  # noqa: S608 - table names from the models
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from integrations.mail.matching import MatchPlan, MessageFilter, NewMessage, junk_folders
 from integrations.mail.models import (
@@ -47,6 +48,22 @@ class PageOutcome:
 def synthetic_message_id(mailbox: Mailbox, provider_id: str) -> str:
     """A stable key for a message that came without a Message-ID header."""
     return f"<{mailbox.provider}.{mailbox.pk}.{provider_id}@liaison.invalid>"
+
+
+@dataclass
+class _NewThread:
+    """A conversation a page starts, with its counts as the page's messages give them (the
+    recount that follows writes only what another page or mailbox changed)."""
+
+    subject: str
+    count: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def add(self, sent_at: datetime) -> None:
+        self.count += 1
+        self.first = sent_at if self.first is None else min(self.first, sent_at)
+        self.last = sent_at if self.last is None else max(self.last, sent_at)
 
 
 class MailboxStore:
@@ -304,7 +321,7 @@ class MailboxStore:
             else {}
         )
         assigned: dict[str, int | str] = {}  # an existing thread's id, or a new thread's label
-        new_threads: dict[str, str] = {}  # label → subject
+        new_threads: dict[str, _NewThread] = {}
         for key, remote in remotes.items():
             found: int | str | None = by_provider_thread.get(remote.provider_thread_id)
             if found is None:
@@ -318,7 +335,10 @@ class MailboxStore:
                 )
             if found is None:
                 label = f"p:{remote.provider_thread_id}" if remote.provider_thread_id else key
-                new_threads.setdefault(label, remote.subject[:SUBJECT_LIMIT])
+                thread = new_threads.get(label)
+                if thread is None:
+                    thread = new_threads[label] = _NewThread(remote.subject[:SUBJECT_LIMIT])
+                thread.add(remote.sent_at)
                 found = label
             assigned[key] = found
         labels = list(new_threads)
@@ -328,7 +348,10 @@ class MailboxStore:
             [
                 {
                     "organization_id": organization_id,
-                    "subject": new_threads[k],
+                    "subject": new_threads[k].subject,
+                    "message_count": new_threads[k].count,
+                    "first_message_at": new_threads[k].first,
+                    "last_message_at": new_threads[k].last,
                     "shared_inbox_id": self.mailbox.shared_inbox_id,
                 }
                 for k in labels
