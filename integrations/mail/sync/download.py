@@ -37,6 +37,7 @@ import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -106,11 +107,20 @@ class _ParentTokens:
 # travel as tuples of their fields, in field order, nested dataclasses likewise.
 
 
-def _field_codecs(cls: type) -> tuple[tuple[int, type, bool], ...]:
-    """(position, dataclass, is a tuple of them) of each field of ``cls`` holding dataclasses."""
+@dataclasses.dataclass(frozen=True)
+class _Codec:
+    # The fields' values in field order, read in one call (an attrgetter: 0.07 s per 20,000
+    # messages where reading dataclasses.fields() and getattr one by one took 0.16 s).
+    values: Callable[[Any], tuple[Any, ...]]
+    # (position, dataclass, is a tuple of them) of each field holding dataclasses.
+    nested: tuple[tuple[int, type, bool], ...]
+
+
+def _codec(cls: type) -> _Codec:
     hints = typing.get_type_hints(cls)
+    fields = dataclasses.fields(cls)
     nested: list[tuple[int, Any, bool]] = []
-    for position, field in enumerate(dataclasses.fields(cls)):
+    for position, field in enumerate(fields):
         hint = hints[field.name]
         args = typing.get_args(hint)
         if dataclasses.is_dataclass(hint):
@@ -119,11 +129,13 @@ def _field_codecs(cls: type) -> tuple[tuple[int, type, bool], ...]:
             nested.append((position, args[0], True))
         elif any(dataclasses.is_dataclass(arg) for arg in args):  # Optional[...]
             nested.append((position, next(a for a in args if dataclasses.is_dataclass(a)), False))
-    return tuple(nested)
+    if len(fields) < 2:  # attrgetter of one name returns the value, not a tuple
+        raise TypeError(f"{cls.__name__} needs two fields or more to travel as a tuple")
+    return _Codec(attrgetter(*(field.name for field in fields)), tuple(nested))
 
 
-_CODECS: dict[type, tuple[tuple[int, type, bool], ...]] = {
-    cls: _field_codecs(cls)
+_CODECS: dict[type, _Codec] = {
+    cls: _codec(cls)
     for cls in (
         ChangePage,
         RemoteMessage,
@@ -136,9 +148,12 @@ _CODECS: dict[type, tuple[tuple[int, type, bool], ...]] = {
 
 
 def _pack(value: Any) -> tuple[Any, ...]:
-    cls = type(value)
-    values = [getattr(value, field.name) for field in dataclasses.fields(value)]
-    for position, _, many in _CODECS[cls]:
+    codec = _CODECS[type(value)]
+    packed = codec.values(value)
+    if not codec.nested:
+        return packed
+    values = list(packed)
+    for position, _, many in codec.nested:
         item = values[position]
         if many:
             values[position] = tuple(map(_pack, item))
@@ -148,7 +163,7 @@ def _pack(value: Any) -> tuple[Any, ...]:
 
 
 def _unpack(cls: type[T], packed: tuple[Any, ...]) -> T:
-    nested = _CODECS[cls]
+    nested = _CODECS[cls].nested
     if not nested:
         return cls(*packed)
     values = list(packed)
