@@ -10,10 +10,11 @@ every page waits for.
 Here those foreign keys become statement-level triggers that hold the same guarantee:
 
 - ``mail_references_present(column, table)``, after an INSERT or an UPDATE: the distinct ids
-  the statement wrote in the column (an UPDATE: changed) must all be rows of ``table``. The rows another transaction
-  created are locked FOR KEY SHARE (as a foreign key does), so none can be deleted before this
-  transaction ends; rows this transaction created itself need no lock (no other can see them).
-  One missing id fails the statement with ``foreign_key_violation``.
+  the statement wrote in the column (an UPDATE: the changed ones) must all be rows of
+  ``table``. The rows another transaction wrote are locked FOR KEY SHARE (as a foreign key
+  locks them), so none can be deleted before this transaction ends; rows this transaction
+  wrote itself need no lock (an inserted row is invisible to others, an updated one is
+  already locked). One missing id fails the statement with ``foreign_key_violation``.
 - ``mail_references_gone(table, column, ...)``, after a DELETE: no row of the named tables may
   still refer to a deleted id. Against a concurrent writer it works as a foreign key does: a
   writer that locked the row first makes the DELETE wait until it commits, after which this
@@ -24,8 +25,8 @@ Checks run at the end of each statement (the foreign keys were deferred to the c
 writer already writes a row after the rows it refers to, and Django's collector deletes and
 nulls what refers to a row before the row. Both probe an index once per distinct id. The
 checks see what row-level security lets the writer see: a reference to another organization's
-row fails, as it should. PostgreSQL only; SQLite keeps no
-check for these columns (Django's collector still cascades).
+row fails, as it should. PostgreSQL only; SQLite keeps no check for these columns (Django's
+collector still cascades).
 """
 
 import django.db.models.deletion
@@ -69,7 +70,7 @@ BEGIN
     END IF;
     -- One index probe per id, whatever the planner thinks of the table's size (a subquery per
     -- id is never turned into a hash join over the whole table). The rows this transaction
-    -- created need no lock: no other transaction can see them, let alone delete them.
+    -- wrote need no lock: an inserted one is invisible to others, an updated one locked.
     EXECUTE format(
         'WITH present AS MATERIALIZED ('
         '    SELECT w.id, (SELECT t.xmin = xid(pg_current_xact_id()) FROM %1$I t'
