@@ -9,11 +9,10 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from integrations.mail.models import Mailbox, MailThread, SyncRun
-from integrations.mail.sync.store import MailboxStore
+from integrations.mail.models import Mailbox, MailThread
 from integrations.mail.threads import threads_recount
 from tests.conftest import Tenant
-from tests.mail.inbox.support import T0, Mail, mailbox_of
+from tests.mail.inbox.support import T0, Mail, mailbox_of, store
 
 pytestmark = pytest.mark.django_db
 
@@ -21,11 +20,9 @@ CUSTOMER = "dana@customer.test"
 
 
 def _page(mailbox: Mailbox, *mail: Mail) -> None:
-    """One page through the store, its conversations only queued for the recount when the
-    database has the queue (PostgreSQL), as a sync run stores them."""
-    run = SyncRun(mailbox=mailbox, trigger="manual", timeframe="all")
-    store = MailboxStore(mailbox, run, recount_later=connection.vendor == "postgresql")
-    store.apply(messages=[m.remote(mailbox.provider) for m in mail])
+    """One page stored as a sync run stores it: on PostgreSQL its conversations are only
+    queued for the recount."""
+    store(mailbox, *mail, recount_later=connection.vendor == "postgresql")
 
 
 def test_a_conversation_a_page_starts_has_its_counts_before_any_recount(org_a: Tenant) -> None:

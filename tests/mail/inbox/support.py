@@ -85,10 +85,13 @@ class Mail:
         )
 
 
-def store(mailbox: Mailbox, *mail: Mail, removed: Sequence[str] = ()) -> PageOutcome:
-    """One page through the sync store (inside the tenant's scope)."""
+def store(
+    mailbox: Mailbox, *mail: Mail, removed: Sequence[str] = (), recount_later: bool = False
+) -> PageOutcome:
+    """One page through the sync store (inside the tenant's scope); with ``recount_later`` its
+    conversations are only queued for the recount, as a sync run's are (PostgreSQL)."""
     run = SyncRun(mailbox=mailbox, trigger="manual", timeframe="all")
-    page = MailboxStore(mailbox, run)
+    page = MailboxStore(mailbox, run, recount_later=recount_later)
     return page.apply(messages=[m.remote(mailbox.provider) for m in mail], removed=removed)
 
 
