@@ -328,6 +328,8 @@ class MailboxSyncer:
             return False
 
         def finished(error: BaseException | None) -> None:
+            if error is None and self.recounter is not None:
+                self.recounter.hurry()  # only the pages in the queue are left to store
             pages.put(_END if error is None else error)
 
         def download() -> None:

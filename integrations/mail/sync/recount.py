@@ -2,6 +2,7 @@
 
     recounter = Recounter(organization)   # started with the run
     recounter.wake()                      # after each committed page
+    recounter.hurry()                     # the download has ended: few pages are to come
     recounter.settle()                    # before the run reports: nothing is owed
 
 Recounting a page's conversations (their counts, inbox rows and folder counters) is about a
@@ -9,7 +10,9 @@ quarter of what storing the page costs the database. Inside the page's transacti
 every page; here a page only queues the conversations' ids (``threads_recount_later``, same
 transaction), and this thread recounts the queue on a connection of its own while the run
 stores the next pages. A conversation several pages touch is recounted once per drain, not
-once per page.
+once per page. Once the download has ended, only the pages already downloaded are left to
+store: from then on each is recounted as soon as it commits, so that what the last second of
+pages queued is not all left to ``settle``, after the last page, while the run waits.
 
 The run never reports before the queue is empty: ``settle`` stops the thread and drains the
 rest on the run's own connection, where an error is the run's error. A worker killed mid-run
@@ -52,6 +55,7 @@ class Recounter(threading.Thread):
         super().__init__(name=name, daemon=True)
         self.organization = organization
         self.woken = threading.Event()
+        self.hurried = threading.Event()
         self.stopped = threading.Event()
 
     def wake(self) -> None:
@@ -68,9 +72,15 @@ class Recounter(threading.Thread):
                     recount_owed(self.organization)
                 except Exception:  # what is left stays queued: settle() drains it
                     logger.exception("recounting a sync's conversations failed")
-                self.stopped.wait(GATHER_SECONDS)
+                self.hurried.wait(GATHER_SECONDS)
         finally:
             connection.close()
+
+    def hurry(self) -> None:
+        """Recount what is queued now, and from now on each page as it commits, without
+        gathering: the run is near its end."""
+        self.hurried.set()
+        self.woken.set()
 
     def settle(self) -> None:
         """Stop the thread (its drain in progress commits first), then drain the rest here."""
@@ -79,6 +89,7 @@ class Recounter(threading.Thread):
 
     def stop(self) -> None:
         self.stopped.set()
+        self.hurried.set()
         self.woken.set()
         if self.is_alive():
             self.join()
