@@ -28,7 +28,7 @@ def drains(monkeypatch: pytest.MonkeyPatch) -> queue.Queue[Any]:
 def test_pages_committed_while_the_download_goes_on_wait_for_the_next_gathered_drain(
     drains: queue.Queue[Any],
 ) -> None:
-    recounter = Recounter("organization", "recount")  # type: ignore[arg-type]
+    recounter = Recounter("organization", "recount")
     recounter.start()
     try:
         recounter.wake()
@@ -43,7 +43,7 @@ def test_pages_committed_while_the_download_goes_on_wait_for_the_next_gathered_d
 def test_once_the_download_has_ended_each_page_is_recounted_as_it_commits(
     drains: queue.Queue[Any],
 ) -> None:
-    recounter = Recounter("organization", "recount")  # type: ignore[arg-type]
+    recounter = Recounter("organization", "recount")
     recounter.start()
     try:
         recounter.wake()
