@@ -35,6 +35,7 @@ import sys
 import threading
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from operator import attrgetter
@@ -192,12 +193,38 @@ def stream_pages(
     driver: MailDriver, cursors: Mapping[str, Any], window: SyncWindow
 ) -> Iterator[tuple[str, tuple[ChangePage, list[RemoteMessage | FetchFailure]] | None]]:
     """The download, wherever it runs: each stream's pages in order, each with the messages
-    it asked to fetch, then ``(stream, None)`` at the stream's end. Each stream starts from
-    its cursor as the run found it."""
-    for stream in driver.streams:
-        for page in driver.changes(stream=stream, cursor=cursors.get(stream), window=window):
-            yield stream, (page, driver.fetch(list(page.fetch)) if page.fetch else [])
-        yield stream, None
+    it asked to fetch, and ``(stream, None)`` at a stream's end. Each stream starts from its
+    cursor as the run found it.
+
+    The streams are interleaved, newest mail first: the next page comes from the stream whose
+    pages so far reach the most recent date (one not started yet first). Listings come newest
+    first, so the messages of a conversation in the inbox and in sent items arrive pages
+    apart instead of a folder apart: the conversation is stored, and recounted, once or twice
+    rather than once per folder, and every folder's newest mail is stored first.
+    """
+    pending = {
+        stream: iter(driver.changes(stream=stream, cursor=cursors.get(stream), window=window))
+        for stream in driver.streams
+    }
+    # The oldest date each stream's pages reached so far; None before its first message.
+    reached: dict[str, datetime | None] = dict.fromkeys(pending)
+    while pending:
+        # max() keeps the streams' own order among equals: the first stream starts.
+        stream = max(pending, key=lambda s: (reached[s] is None, reached[s] or _DAWN))
+        page = next(pending[stream], None)
+        if page is None:
+            del pending[stream]
+            yield stream, None
+            continue
+        fetched = driver.fetch(list(page.fetch)) if page.fetch else []
+        dates = [m.received_at for m in page.messages]
+        dates += [m.received_at for m in fetched if isinstance(m, RemoteMessage)]
+        if dates:
+            reached[stream] = min(dates)
+        yield stream, (page, fetched)
+
+
+_DAWN = datetime.min.replace(tzinfo=UTC)
 
 
 def _child(
