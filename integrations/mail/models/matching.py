@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from crm.tenancy import TenantOwned, organization_field
-from integrations.mail.models.messages import MailThread, checked_per_statement
+from integrations.mail.models.messages import MailThread, checked_per_statement, indexed_where_set
 
 
 class LinkSource(models.TextChoices):
@@ -61,18 +61,40 @@ class ThreadLink(OneRecord):
     organization = organization_field(db_constraint=False)
     # A sync links hundreds of conversations a page: its references are checked per statement.
     thread = checked_per_statement(MailThread, on_delete=models.CASCADE, related_name="links")
+    # Each link sets one record of the three, and only a link made by hand has an author: their
+    # indexes hold the rows that set them (migration 0019), not a null entry for every other.
     contact = checked_per_statement(
-        "crm.Contact", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        "crm.Contact",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     account = checked_per_statement(
-        "crm.Account", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        "crm.Account",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     deal = checked_per_statement(
-        "crm.Deal", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        "crm.Deal",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     source = models.CharField(max_length=10, choices=LinkSource.choices)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -80,6 +102,7 @@ class ThreadLink(OneRecord):
         constraints = one_record_per_thread(
             check="thread_link_one_entity", unique="unique_thread_{kind}"
         )
+        indexes = indexed_where_set("threadlink", ["contact", "account", "deal", "created_by"])
 
     def __str__(self) -> str:
         return f"Thread {self.thread_id} link ({self.source})"

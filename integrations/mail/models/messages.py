@@ -23,6 +23,19 @@ def checked_per_statement(to: Any, **options: Any) -> models.ForeignKey[Any, Any
     return models.ForeignKey(to, db_constraint=False, **options)
 
 
+def indexed_where_set(prefix: str, names: list[str]) -> list[models.Index]:
+    """Indexes of nullable references over the rows that set them: every lookup asks for a
+    given record, and a row that sets none costs no index entry."""
+    return [
+        models.Index(
+            fields=[name],
+            condition=models.Q(**{f"{name}__isnull": False}),
+            name=f"{prefix}_{name}_idx",
+        )
+        for name in names
+    ]
+
+
 class MailThread(TenantOwned):
     """A conversation, across every mailbox of the organization that holds part of it."""
 
@@ -33,17 +46,30 @@ class MailThread(TenantOwned):
     message_count = models.PositiveIntegerField(default=0)
     # The team inbox the conversation was routed to (its first mailbox's when null), and who
     # of the team works it.
+    # Indexed where set (migration 0019): most conversations are in no team inbox and assigned
+    # to nobody.
     shared_inbox = models.ForeignKey(
-        SharedInbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="threads"
+        SharedInbox,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="threads",
+        db_index=False,
     )
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-last_message_at", "-id"]
+        indexes = indexed_where_set("thread", ["shared_inbox", "assigned_to"])
 
     def __str__(self) -> str:
         return self.subject or f"Thread {self.pk}"
