@@ -45,9 +45,8 @@ class MailThread(TenantOwned):
     last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
     message_count = models.PositiveIntegerField(default=0)
     # The team inbox the conversation was routed to (its first mailbox's when null), and who
-    # of the team works it.
-    # Indexed where set (migration 0019): most conversations are in no team inbox and assigned
-    # to nobody.
+    # of the team works it; indexed where set (migration 0019): most conversations are in no
+    # team inbox and assigned to nobody.
     shared_inbox = models.ForeignKey(
         SharedInbox,
         on_delete=models.SET_NULL,
