@@ -6,7 +6,12 @@ from django.conf import settings
 from django.db import models
 
 from crm.tenancy import TenantOwned, organization_field
-from integrations.mail.models.messages import MailThread, checked_per_statement, indexed_where_set
+from integrations.mail.models.messages import (
+    MailThread,
+    checked_per_statement,
+    indexed_where_set,
+    optional_reference,
+)
 
 
 class LinkSource(models.TextChoices):
@@ -63,39 +68,11 @@ class ThreadLink(OneRecord):
     thread = checked_per_statement(MailThread, on_delete=models.CASCADE, related_name="links")
     # Each link sets one record of the three, and only a link made by hand has an author: their
     # indexes hold the rows that set them (migration 0019), not a null entry for every other.
-    contact = checked_per_statement(
-        "crm.Contact",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
-    account = checked_per_statement(
-        "crm.Account",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
-    deal = checked_per_statement(
-        "crm.Deal",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    contact = optional_reference("crm.Contact", on_delete=models.CASCADE, checked=True)
+    account = optional_reference("crm.Account", on_delete=models.CASCADE, checked=True)
+    deal = optional_reference("crm.Deal", on_delete=models.CASCADE, checked=True)
     source = models.CharField(max_length=10, choices=LinkSource.choices)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    created_by = optional_reference(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -23,6 +23,22 @@ def checked_per_statement(to: Any, **options: Any) -> models.ForeignKey[Any, Any
     return models.ForeignKey(to, db_constraint=False, **options)
 
 
+def optional_reference(
+    to: Any, *, on_delete: Any, related_name: str = "+", checked: bool = False
+) -> models.ForeignKey[Any, Any]:
+    """A reference most rows leave unset: its index, ``indexed_where_set`` in the model's
+    Meta, holds only the rows that set it. ``checked``: by statement (``checked_per_statement``),
+    not by a foreign key."""
+    options: dict[str, Any] = {
+        "on_delete": on_delete,
+        "null": True,
+        "blank": True,
+        "related_name": related_name,
+        "db_index": False,
+    }
+    return checked_per_statement(to, **options) if checked else models.ForeignKey(to, **options)
+
+
 def indexed_where_set(prefix: str, names: list[str]) -> list[models.Index]:
     """Indexes of nullable references over the rows that set them: every lookup asks for a
     given record, and a row that sets none costs no index entry."""
@@ -47,22 +63,10 @@ class MailThread(TenantOwned):
     # The team inbox the conversation was routed to (its first mailbox's when null), and who
     # of the team works it; indexed where set (migration 0019): most conversations are in no
     # team inbox and assigned to nobody.
-    shared_inbox = models.ForeignKey(
-        SharedInbox,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="threads",
-        db_index=False,
+    shared_inbox = optional_reference(
+        SharedInbox, on_delete=models.SET_NULL, related_name="threads"
     )
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    assigned_to = optional_reference(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL)
     assigned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -169,14 +173,6 @@ class ParticipantRole(models.TextChoices):
     REPLY_TO = "reply_to", "Reply-To"
 
 
-def _participant_match(to: str) -> models.ForeignKey[Any, Any]:
-    """A participant's matched contact or account: cleared when that goes; its partial index is
-    in ``Participant.Meta``."""
-    return checked_per_statement(
-        to, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
-    )
-
-
 class Participant(TenantOwned):
     # Looked up by address within the organization only: participant_address_idx serves both
     # (several rows a message, so each index less is felt by the sync).
@@ -192,22 +188,15 @@ class Participant(TenantOwned):
     name = models.CharField(max_length=255, blank=True)
     # Most participants match nobody: their contact and account are indexed only where set
     # (every lookup asks for one contact or account), so an unmatched row adds no index entries.
-    contact = _participant_match("crm.Contact")
-    account = _participant_match("crm.Account")
+    contact = optional_reference("crm.Contact", on_delete=models.SET_NULL, checked=True)
+    account = optional_reference("crm.Account", on_delete=models.SET_NULL, checked=True)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["message", "position"]
         indexes = [
             models.Index(fields=["organization", "address"], name="participant_address_idx"),
-            *(
-                models.Index(
-                    fields=[name],
-                    condition=models.Q(**{f"{name}__isnull": False}),
-                    name=f"participant_{name}_idx",
-                )
-                for name in ("contact", "account")
-            ),
+            *indexed_where_set("participant", ["contact", "account"]),
         ]
 
     def __str__(self) -> str:
