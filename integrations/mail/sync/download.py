@@ -30,6 +30,7 @@ import dataclasses
 import logging
 import os
 import pickle
+import queue
 import signal
 import sys
 import threading
@@ -85,8 +86,9 @@ class _TokenUnavailable(BaseException):
 class _ParentTokens:
     """The child's token source: asks the relay over the pipe."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, sending: threading.Lock) -> None:
         self.conn = conn
+        self.sending = sending
 
     def current(self, connection_id: int) -> str:
         return self._ask("current", connection_id)
@@ -95,7 +97,8 @@ class _ParentTokens:
         return self._ask("renewed", connection_id)
 
     def _ask(self, kind: str, connection_id: int) -> str:
-        self.conn.send(("token", kind, connection_id))
+        with self.sending:
+            self.conn.send(("token", kind, connection_id))
         answer = self.conn.recv()
         if answer is None:
             raise _TokenUnavailable
@@ -227,6 +230,51 @@ def stream_pages(
 _DAWN = datetime.min.replace(tzinfo=UTC)
 
 
+class _Outbox(threading.Thread):
+    """The child's sender: packs, pickles and sends what the download hands it, in order,
+    while the download goes on. Packing and pickling a page (5 to 10 ms for 500 messages)
+    then overlaps the request for the next page, instead of holding it back: Gmail's download
+    waits for each listing page before it asks for the page's messages."""
+
+    def __init__(self, conn: Connection, sending: threading.Lock) -> None:
+        super().__init__(name="download-outbox", daemon=True)
+        self.conn, self.sending = conn, sending
+        # Two items ahead at most: the pipe and the relay's queue hold the rest back.
+        self.items: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=2)
+
+    def put(self, item: tuple[Any, ...]) -> None:
+        self.items.put(item)
+
+    def close(self) -> None:
+        """Send what is left, then return."""
+        self.items.put(None)
+        self.join()
+
+    def run(self) -> None:
+        failed = False
+        while (item := self.items.get()) is not None:
+            if failed:
+                continue  # taken, so the download never waits on a sender that gave up
+            try:
+                self._send(item)
+            except BaseException as exc:  # the parent raises it in the run, and stops us
+                failed = True
+                with contextlib.suppress(BaseException):
+                    self._send(("error", exc))
+
+    def _send(self, item: tuple[Any, ...]) -> None:
+        if item[0] == "page":
+            item = ("page", item[1], _page_packed(*item[2]))
+        with self.sending:
+            try:
+                self.conn.send(item)
+            except Exception:  # an error that cannot be pickled: its words can
+                if item[0] != "error":
+                    raise
+                failure = ProviderUnavailable(f"The download failed: {item[1]}")
+                self.conn.send(("error", failure))
+
+
 def _child(
     conn: Connection,
     driver: MailDriver,
@@ -234,18 +282,19 @@ def _child(
     window: SyncWindow,
 ) -> None:
     """The download, in the child: every stream's pages, then ("done",) or the error."""
-    drivers.token_source = _ParentTokens(conn)
+    sending = threading.Lock()
+    drivers.token_source = _ParentTokens(conn, sending)
+    outbox = _Outbox(conn, sending)
+    outbox.start()
     try:
         for stream, item in stream_pages(driver, cursors, window):
-            conn.send(("end", stream) if item is None else ("page", stream, _page_packed(*item)))
-        conn.send(("done",))
+            outbox.put(("end", stream) if item is None else ("page", stream, item))
+        outbox.put(("done",))
     except _TokenUnavailable:
-        conn.send(("token-unavailable",))
+        outbox.put(("token-unavailable",))
     except BaseException as exc:  # sent to the parent, which raises it in the run
-        try:
-            conn.send(("error", exc))
-        except Exception:  # not picklable: its words are
-            conn.send(("error", ProviderUnavailable(f"The download failed: {exc}")))
+        outbox.put(("error", exc))
+    outbox.close()
 
 
 def _child_setup() -> None:
