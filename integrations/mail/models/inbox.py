@@ -59,8 +59,9 @@ class MailboxThread(TenantOwned):
     organization = organization_field(db_index=False, db_constraint=False)
     # Written only by the recount, which holds the conversation's row lock while it does: no
     # per-row check at commit (it could never fail). Deleting a conversation deletes its rows.
+    # unique_thread_scope leads with it: a recount finds a conversation's rows through it.
     thread = models.ForeignKey(
-        MailThread, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        MailThread, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
     last_message_at = models.DateTimeField()
     # The newest message; recounts replace the row when it goes, so no constraint is needed.
@@ -88,7 +89,7 @@ class MailboxThread(TenantOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["scope", "thread"], name="unique_scope_thread")
+            models.UniqueConstraint(fields=["thread", "scope"], name="unique_thread_scope")
         ]
         indexes = [_listing_index(folder) for folder in InboxFolder]
 
