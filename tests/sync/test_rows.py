@@ -78,3 +78,22 @@ def test_a_batch_after_one_rolled_back_with_its_staging_table_is_written(org_a: 
 
         assert len(subjects) == COPY_FROM_ROWS * 4
         assert not [s for s in subjects if s.startswith("lost")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_in_transactions_one_after_another_are_each_written_once(org_a: Tenant) -> None:
+    """The commit empties the staging table: the next transaction's batch starts from none."""
+    with org_a.scope():
+        for prefix in ("first", "second", "third"):
+            with transaction.atomic():
+                insert_rows(
+                    MailThread,
+                    [
+                        {"organization_id": org_a.organization.pk, "subject": f"{prefix} {n}"}
+                        for n in range(COPY_FROM_ROWS * 2)
+                    ],
+                )
+
+        subjects = list(MailThread.objects.values_list("subject", flat=True))
+
+    assert len(subjects) == len(set(subjects)) == COPY_FROM_ROWS * 6
