@@ -6,6 +6,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,6 +107,42 @@ def _drained(pids: Any) -> set[int]:
 
 
 @linux_only
+def test_threads_asking_for_tokens_at_once_each_read_their_own_answer() -> None:
+    """The download's threads share one pipe: a question and its answer are never split."""
+    ours, theirs = multiprocessing.Pipe(duplex=True)
+    tokens = download._ParentTokens(theirs, threading.Lock())
+    answers: dict[int, list[str]] = {}
+
+    def relay() -> None:  # the run's side: answers every question in order, a little late
+        for _ in range(40):
+            _, kind, connection_id = ours.recv()
+            time.sleep(0.001)
+            ours.send(f"{kind}-{connection_id}")
+
+    def ask(connection_id: int) -> None:
+        answers[connection_id] = [
+            tokens.current(connection_id) if n % 2 else tokens.renewed(connection_id)
+            for n in range(10)
+        ]
+
+    threads = [threading.Thread(target=relay, daemon=True)]
+    threads += [
+        threading.Thread(target=ask, args=(connection_id,), daemon=True)
+        for connection_id in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert answers == {
+        connection_id: [
+            f"current-{connection_id}" if n % 2 else f"renewed-{connection_id}" for n in range(10)
+        ]
+        for connection_id in range(4)
+    }
+
+
 def test_a_first_sync_downloads_in_a_process_and_the_next_ones_in_the_worker(
     org_a: Tenant, providers: Providers, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -84,11 +84,13 @@ class _TokenUnavailable(BaseException):
 
 
 class _ParentTokens:
-    """The child's token source: asks the relay over the pipe."""
+    """The child's token source: asks the relay over the pipe, one question at a time (the
+    download's threads may ask at once: each must read its own answer)."""
 
     def __init__(self, conn: Connection, sending: threading.Lock) -> None:
         self.conn = conn
         self.sending = sending
+        self.asking = threading.Lock()
 
     def current(self, connection_id: int) -> str:
         return self._ask("current", connection_id)
@@ -97,9 +99,10 @@ class _ParentTokens:
         return self._ask("renewed", connection_id)
 
     def _ask(self, kind: str, connection_id: int) -> str:
-        with self.sending:
-            self.conn.send(("token", kind, connection_id))
-        answer = self.conn.recv()
+        with self.asking:
+            with self.sending:
+                self.conn.send(("token", kind, connection_id))
+            answer = self.conn.recv()
         if answer is None:
             raise _TokenUnavailable
         return str(answer)
