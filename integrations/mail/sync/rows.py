@@ -216,9 +216,10 @@ def _copy_insert(
         if stage_name in holding:
             # An earlier batch of this transaction (or of one rolled back: then it is empty).
             cursor.execute(f"DELETE FROM {stage}")  # noqa: S608 - the model's table name
-        else:
-            holding.add(stage_name)
-            transaction.on_commit(partial(holding.discard, stage_name))
+        # Forgotten at the next commit, also after a rollback (that registered nothing that
+        # runs): a later transaction's batches pay no DELETE.
+        holding.add(stage_name)
+        transaction.on_commit(partial(holding.discard, stage_name))
         # Binary: the server parses no text (timestamps, arrays, JSON) and psycopg writes
         # each value in C, typed by the staging table's own columns.
         with cursor.cursor.copy(f"COPY {stage} ({names_sql}) FROM STDIN (FORMAT BINARY)") as copy:
@@ -235,8 +236,8 @@ def _copy_insert(
 
 # Per database session: the staging tables it holds, with their columns' type oids.
 _staged: WeakKeyDictionary[Any, dict[str, list[int]]] = WeakKeyDictionary()
-# Per database session: the staging tables its current transaction has filled (kept until the
-# transaction commits; after a rollback, until the next batch finds them empty).
+# Per database session: the staging tables its current transaction has filled (kept until a
+# transaction that filled them commits).
 _holding: WeakKeyDictionary[Any, set[str]] = WeakKeyDictionary()
 
 
