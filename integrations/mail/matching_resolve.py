@@ -16,7 +16,8 @@ from django.db import models
 from django.db.models import Value
 from django.db.models.expressions import RawSQL
 
-from crm.models import AccountDomain, ContactEmail, DealContact, DealStage
+from crm.models import DealStage
+from crm.tenancy import current_organization
 from integrations.mail.matching_addresses import (
     OwnAddresses,
     domain_and_parents,
@@ -24,13 +25,11 @@ from integrations.mail.matching_addresses import (
     is_free_mail_domain,
 )
 from integrations.mail.models import (
-    AddressRule,
     LinkSource,
     Participant,
     ThreadLink,
-    ThreadLinkSuppression,
 )
-from integrations.mail.sql import values_in
+from integrations.mail.sql import tenant_rows_among
 from integrations.mail.sync.rows import insert_rows
 
 CLOSED_STAGES = (DealStage.WON, DealStage.LOST)
@@ -78,10 +77,14 @@ def rules_for(addresses: Collection[str]) -> dict[str, RuleTarget]:
     """The address rules of ``addresses``; with several for one address, the newest wins."""
     if not addresses:
         return {}
-    rows = (
-        AddressRule.objects.filter(address__in=values_in(list(addresses), "text"))
-        .order_by("id")
-        .values_list("address", "contact_id", "account_id", "deal_id", "contact__account_id")
+    rows = tenant_rows_among(
+        "SELECT r.address, r.contact_id, r.account_id, r.deal_id, c.account_id "
+        "FROM mail_addressrule r LEFT JOIN crm_contact c ON c.id = r.contact_id",
+        "r.address",
+        list(addresses),
+        "text",
+        organization_id=current_organization().pk,
+        order_by="r.id",
     )
     return {
         address: RuleTarget(contact, account, deal, contact_account)
@@ -110,13 +113,17 @@ class AddressBook:
         addresses = list(addresses)
         if not addresses:
             return cls(own=own, contacts={}, rules={}, domains={})
+        organization_id = current_organization().pk
         contacts = {
             email: (contact_id, account_id)
-            for email, contact_id, account_id in ContactEmail.objects.filter(
-                email__in=values_in(addresses, "text")
+            for email, contact_id, account_id in tenant_rows_among(
+                "SELECT e.email, e.contact_id, c.account_id "
+                "FROM crm_contactemail e JOIN crm_contact c ON c.id = e.contact_id",
+                "e.email",
+                addresses,
+                "text",
+                organization_id=organization_id,
             )
-            .order_by()
-            .values_list("email", "contact_id", "contact__account_id")
         }
         candidates = {
             candidate
@@ -126,9 +133,13 @@ class AddressBook:
         }
         domains = (
             dict(
-                AccountDomain.objects.filter(domain__in=values_in(list(candidates), "text"))
-                .order_by()
-                .values_list("domain", "account_id")
+                tenant_rows_among(
+                    "SELECT d.domain, d.account_id FROM crm_accountdomain d",
+                    "d.domain",
+                    list(candidates),
+                    "text",
+                    organization_id=organization_id,
+                )
             )
             if candidates
             else {}
@@ -204,9 +215,13 @@ class ContactDeals:
         every: dict[int, set[int]] = defaultdict(set)
         open_: dict[int, set[int]] = defaultdict(set)
         if contact_ids:
-            rows = DealContact.objects.filter(
-                contact_id__in=values_in(list(contact_ids))
-            ).values_list("contact_id", "deal_id", "deal__stage")
+            rows = tenant_rows_among(
+                "SELECT dc.contact_id, dc.deal_id, d.stage "
+                "FROM crm_dealcontact dc JOIN crm_deal d ON d.id = dc.deal_id",
+                "dc.contact_id",
+                list(contact_ids),
+                organization_id=current_organization().pk,
+            )
             for contact_id, deal_id, stage in rows:
                 every[contact_id].add(deal_id)
                 if stage not in CLOSED_STAGES:
@@ -279,9 +294,13 @@ def links_unsuppressed(wanted: dict[LinkKey, str]) -> dict[LinkKey, str]:
         return wanted
     suppressed = {
         _link_key(*row)
-        for row in ThreadLinkSuppression.objects.filter(
-            thread_id__in=values_in(list({thread_id for thread_id, _, _ in wanted}))
-        ).values_list("thread_id", "contact_id", "account_id", "deal_id")
+        for row in tenant_rows_among(
+            "SELECT s.thread_id, s.contact_id, s.account_id, s.deal_id "
+            "FROM mail_threadlinksuppression s",
+            "s.thread_id",
+            list({thread_id for thread_id, _, _ in wanted}),
+            organization_id=current_organization().pk,
+        )
     }
     return {key: source for key, source in wanted.items() if key not in suppressed}
 

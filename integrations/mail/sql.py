@@ -2,8 +2,10 @@
 
     ids_condition("m.thread_id", ids) -> ("m.thread_id = ANY(%s)", [ids])   # raw statements
     values_in(ids) / values_in(keys, "text")   # for an ORM ``__in`` lookup
+    values_condition("c.address", keys, "text") -> (sql, params)   # the same, raw
     array_param(values)   # one array parameter, as PostgreSQL's array literal where it can
     fetched(sql, params) -> [tuple, ...]
+    tenant_rows_among("SELECT a, b FROM t", "t.a", keys, "text", organization_id=…)
 
 On PostgreSQL a list of values goes as one array parameter: the statement's text is the same
 for any number of values (prepared once), and ``values_in`` turns a lookup into a semi-join the
@@ -28,16 +30,29 @@ def ids_condition(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
     """``column`` among ``ids``: one array parameter on PostgreSQL, a list on SQLite."""
     if connection.vendor == "postgresql":
         return f"{column} = ANY(%s)", [array_param(ids)]
-    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    return values_condition(column, ids)
+
+
+def _unnested(sql_type: str) -> str:
+    if sql_type not in SQL_TYPES:
+        raise ValueError(f"unsupported type {sql_type!r}")
+    return f"SELECT unnest(%s::{sql_type}[])"
 
 
 def values_in(values: Sequence[Any], sql_type: str = "bigint") -> Any:
     """``values`` for an ``__in`` lookup: on PostgreSQL one array, unnested."""
     if connection.vendor == "postgresql":
-        if sql_type not in SQL_TYPES:
-            raise ValueError(f"unsupported type {sql_type!r}")
-        return RawSQL(f"SELECT unnest(%s::{sql_type}[])", [array_param(values)])  # noqa: S611 - fixed type
+        return RawSQL(_unnested(sql_type), [array_param(values)])  # noqa: S611 - fixed type
     return list(values)
+
+
+def values_condition(
+    column: str, values: Sequence[Any], sql_type: str = "bigint"
+) -> tuple[str, list[Any]]:
+    """``column`` among ``values`` in a raw statement, as ``values_in`` is in a lookup."""
+    if connection.vendor == "postgresql":
+        return f"{column} IN ({_unnested(sql_type)})", [array_param(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 def array_param(values: Sequence[Any]) -> str | list[Any]:
@@ -46,6 +61,17 @@ def array_param(values: Sequence[Any]) -> str | list[Any]:
     several times cheaper than psycopg's per-element array adaptation, which a sync pays on
     every page; any other value leaves the list to psycopg. Inside double quotes only a
     backslash and a double quote need escaping."""
+    if not isinstance(values, list | tuple):
+        values = list(values)
+    kinds = set(map(type, values))
+    # A sync's usual lists (ids, or keys with nothing to escape) are joined in one call.
+    if kinds == {int}:
+        return "{" + ",".join(map(str, values)) + "}"
+    if kinds == {str}:
+        joined = '","'.join(values)
+        # Each separator holds two quotes: any other quote is a value's own, to be escaped.
+        if "\\" not in joined and joined.count('"') == 2 * (len(values) - 1):
+            return '{"' + joined + '"}'
     parts = []
     for value in values:
         kind = type(value)
@@ -62,6 +88,33 @@ def array_param(values: Sequence[Any]) -> str | list[Any]:
         else:
             return list(values)
     return "{" + ",".join(parts) + "}"
+
+
+def tenant_rows_among(
+    select: str,
+    column: str,
+    values: Sequence[Any],
+    sql_type: str = "bigint",
+    *,
+    organization_id: int,
+    where: str = "",
+    params: Sequence[Any] = (),
+    order_by: str = "",
+) -> list[tuple[Any, ...]]:
+    """The rows of ``select`` (``SELECT … FROM table [alias] [JOIN …]``) of one organization
+    whose ``column`` is among ``values`` (and that match ``where``, with its ``params``). The
+    organization's column is the one of ``column``'s table (``"r.address"`` →
+    ``r.organization_id``). For reads the sync's pages make many times: building a queryset
+    costs more than such a lookup itself."""
+    table, _, _ = column.rpartition(".")
+    organization_column = f"{table}.organization_id" if table else "organization_id"
+    condition, values_params = values_condition(column, values, sql_type)
+    also = f" AND {where}" if where else ""
+    order = f" ORDER BY {order_by}" if order_by else ""
+    return fetched(
+        f"{select} WHERE {organization_column} = %s AND {condition}{also}{order}",
+        [organization_id, *values_params, *params],
+    )
 
 
 def fetched(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

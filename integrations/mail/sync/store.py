@@ -26,7 +26,7 @@ from integrations.mail.models import (
     SyncRun,
 )
 from integrations.mail.search_index import search_index_later
-from integrations.mail.sql import values_in
+from integrations.mail.sql import tenant_rows_among, values_condition, values_in
 from integrations.mail.sync.placement import Placement, placement_of
 from integrations.mail.sync.rows import insert_rows
 from integrations.mail.threads import threads_recount, threads_recount_later
@@ -169,8 +169,12 @@ class MailboxStore:
         ids = list(dict.fromkeys(provider_ids))
         if not ids:
             return {}
-        copies = MessageCopy.objects.filter(
-            mailbox=self.mailbox, provider_message_id__in=values_in(ids, "text")
+        # Raw SQL: every page asks, and a queryset's building costs more than the lookup.
+        condition, params = values_condition("provider_message_id", ids, "text")
+        copies = MessageCopy.objects.raw(
+            "SELECT * FROM mail_messagecopy "  # noqa: S608 - the condition's values are parameters
+            f"WHERE organization_id = %s AND mailbox_id = %s AND {condition}",
+            [self.mailbox.organization_id, self.mailbox.pk, *params],
         )
         return {c.provider_message_id: c for c in copies}
 
@@ -261,19 +265,18 @@ class MailboxStore:
         self.recount({thread_id for _, thread_id in messages.values()})
         return len(copies)
 
-    @staticmethod
-    def _messages_stored(keys: list[str]) -> dict[str, tuple[int, int]]:
+    def _messages_stored(self, keys: list[str]) -> dict[str, tuple[int, int]]:
         """RFC Message-ID → (id, thread id) of the stored messages among ``keys``."""
         if not keys:
             return {}
-        return {
-            key: (pk, thread_id)
-            for key, pk, thread_id in Message.objects.filter(
-                rfc_message_id__in=values_in(keys, "text")
-            )
-            .order_by()
-            .values_list("rfc_message_id", "pk", "thread_id")
-        }
+        rows = tenant_rows_among(
+            "SELECT m.rfc_message_id, m.id, m.thread_id FROM mail_message m",
+            "m.rfc_message_id",
+            keys,
+            "text",
+            organization_id=self.mailbox.organization_id,
+        )
+        return {key: (pk, thread_id) for key, pk, thread_id in rows}
 
     def _messages_create(
         self, remotes: dict[str, RemoteMessage], referenced: dict[str, int]
@@ -308,18 +311,20 @@ class MailboxStore:
         """Each new message's thread id: the provider thread's, a referenced message's (from
         ``by_reference``), or a new thread."""
         thread_ids = {r.provider_thread_id for r in remotes.values() if r.provider_thread_id}
-        by_provider_thread = (
-            dict(
-                MessageCopy.objects.filter(
-                    mailbox=self.mailbox,
-                    provider_thread_id__in=values_in(list(thread_ids), "text"),
+        by_provider_thread: dict[str, int] = {}
+        if thread_ids:
+            by_provider_thread = dict(
+                tenant_rows_among(
+                    "SELECT c.provider_thread_id, m.thread_id FROM mail_messagecopy c "
+                    "JOIN mail_message m ON m.id = c.message_id",
+                    "c.provider_thread_id",
+                    list(thread_ids),
+                    "text",
+                    organization_id=self.mailbox.organization_id,
+                    where="c.mailbox_id = %s",
+                    params=[self.mailbox.pk],
                 )
-                .order_by()
-                .values_list("provider_thread_id", "message__thread_id")
             )
-            if thread_ids
-            else {}
-        )
         assigned: dict[str, int | str] = {}  # an existing thread's id, or a new thread's label
         new_threads: dict[str, _NewThread] = {}
         for key, remote in remotes.items():
