@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
+
 # Per mailbox and message: the copies' flags combined.
 _COPIES = """
 WITH copies AS (
@@ -22,14 +24,25 @@ WITH copies AS (
         MAX(CASE WHEN c.is_archived THEN 1 ELSE 0 END) AS archived,
         MAX(CASE WHEN c.is_starred THEN 1 ELSE 0 END) AS starred,
         MAX(CASE WHEN c.is_read THEN 0 ELSE 1 END) AS unread
-    FROM mail_messagecopy c
-    JOIN mail_message m ON m.id = c.message_id
+    {source}
     JOIN mail_mailbox b ON b.id = c.mailbox_id
     WHERE {where}
     GROUP BY c.organization_id, c.mailbox_id, b.visibility, m.thread_id, m.id, m.sent_at,
         m.direction, m.has_attachments
 )
 """
+# PostgreSQL: some conversations' copies, reached from their messages, one index probe each. As a
+# plain join, the planner (misjudging the tables a first sync is filling) read and hashed all
+# of an organization's copies to recount a few hundred conversations: for 600 conversations of
+# a 37,000-copy organization, 31 to 52 ms instead of 20 to 25. OFFSET 0 keeps the subquery
+# from being flattened back into that join.
+_FROM_MESSAGES = """FROM mail_message m
+    CROSS JOIN LATERAL (
+        SELECT * FROM mail_messagecopy c WHERE c.message_id = m.id OFFSET 0
+    ) c"""
+# Every copy (a backfill): one pass over each table.
+_FROM_COPIES = """FROM mail_messagecopy c
+    JOIN mail_message m ON m.id = c.message_id"""
 _ONE_SCOPE = """
     SELECT organization_id, {scope} AS scope, thread_id, message_id, sent_at, direction,
         attachments, MAX(inbox) AS inbox, MAX(sent) AS sent, MAX(archived) AS archived,
@@ -80,17 +93,20 @@ ROW_COLUMNS = (
 )  # fmt: skip
 
 
-def rows_sql(where: str, *, combined: bool = False) -> str:
+def rows_sql(where: str, *, combined: bool = False, every_copy: bool = False) -> str:
     """The rows of the copies matching ``where`` (on ``c`` copy, ``m`` message): one per
     mailbox and one for the team per conversation, or — ``combined`` — one per conversation
-    for all those copies together (scope 0)."""
+    for all those copies together (scope 0). ``where`` picks conversations (``m.thread_id``),
+    unless ``every_copy``: then it may pick any share of the copies."""
     scoped = _ONE_SCOPE.format(scope=0, where="") if combined else _MAILBOXES_AND_TEAM
-    return _COPIES.format(where=where) + _ROWS.format(scoped=scoped)
+    by_message = connection.vendor == "postgresql" and not every_copy  # SQLite has no LATERAL
+    source = _FROM_MESSAGES if by_message else _FROM_COPIES
+    return _COPIES.format(source=source, where=where) + _ROWS.format(scoped=scoped)
 
 
-def rows_insert_sql(where: str) -> str:
+def rows_insert_sql(where: str, *, every_copy: bool = False) -> str:
     columns = ", ".join(ROW_COLUMNS)
-    return f"INSERT INTO mail_mailboxthread ({columns}) {rows_sql(where)}"
+    return f"INSERT INTO mail_mailboxthread ({columns}) {rows_sql(where, every_copy=every_copy)}"
 
 
 # What a row adds to each folder's counters: (is in it, messages in it, unread messages).
@@ -149,7 +165,8 @@ def inbox_rows_backfill(cursor: Any, *, organization_id: int | None = None) -> N
     """Rows and counters (slot 0) for every stored conversation — of one organization, when
     given — that has none yet."""
     params = [organization_id] if organization_id is not None else []
-    cursor.execute(rows_insert_sql("c.organization_id = %s" if params else "1 = 1"), params)
+    where = "c.organization_id = %s" if params else "1 = 1"
+    cursor.execute(rows_insert_sql(where, every_copy=True), params)
     cursor.execute(contributions_sql("organization_id = %s" if params else "1 = 1"), params)
     counts = contributions_by_folder(cursor.fetchall())
     if counts:
