@@ -72,22 +72,35 @@ def array_param(values: Sequence[Any]) -> str | list[Any]:
         # Each separator holds two quotes: any other quote is a value's own, to be escaped.
         if "\\" not in joined and joined.count('"') == 2 * (len(values) - 1):
             return '{"' + joined + '"}'
+    if values and len(kinds) == 1 and values.count(values[0]) == len(values):
+        # One value throughout (a batch's creation time): written once.
+        element = _array_element(values[0])
+        if element is None:
+            return list(values)
+        return "{" + ",".join([element] * len(values)) + "}"
     parts = []
     for value in values:
-        kind = type(value)
-        if isinstance(value, str):  # choices' enum members too: their text is their value
-            parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
-        elif kind is int:
-            parts.append(str(value))
-        elif value is None:
-            parts.append("NULL")
-        elif kind is bool:
-            parts.append("t" if value else "f")
-        elif kind is datetime:
-            parts.append('"' + value.isoformat() + '"')
-        else:
+        element = _array_element(value)
+        if element is None:
             return list(values)
+        parts.append(element)
     return "{" + ",".join(parts) + "}"
+
+
+def _array_element(value: Any) -> str | None:
+    """One value as an array literal's element; None for a value it cannot write."""
+    kind = type(value)
+    if isinstance(value, str):  # choices' enum members too: their text is their value
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if kind is int:
+        return str(value)
+    if value is None:
+        return "NULL"
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is datetime:
+        return '"' + value.isoformat() + '"'
+    return None
 
 
 def tenant_rows_among(

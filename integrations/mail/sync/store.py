@@ -26,7 +26,7 @@ from integrations.mail.models import (
     SyncRun,
 )
 from integrations.mail.search_index import search_index_later
-from integrations.mail.sql import tenant_rows_among, values_condition, values_in
+from integrations.mail.sql import tenant_rows_among, values_in
 from integrations.mail.sync.placement import Placement, placement_of
 from integrations.mail.sync.rows import insert_rows
 from integrations.mail.threads import threads_recount, threads_recount_later
@@ -169,13 +169,19 @@ class MailboxStore:
         ids = list(dict.fromkeys(provider_ids))
         if not ids:
             return {}
-        # Raw SQL: every page asks, and a queryset's building costs more than the lookup.
-        condition, params = values_condition("provider_message_id", ids, "text")
-        copies = MessageCopy.objects.raw(
-            "SELECT * FROM mail_messagecopy "  # noqa: S608 - the condition's values are parameters
-            f"WHERE organization_id = %s AND mailbox_id = %s AND {condition}",
-            [self.mailbox.organization_id, self.mailbox.pk, *params],
+        # Every page asks, and in a first sync none exist: a raw read of their ids first.
+        found = tenant_rows_among(
+            "SELECT c.id FROM mail_messagecopy c",
+            "c.provider_message_id",
+            ids,
+            "text",
+            organization_id=self.mailbox.organization_id,
+            where="c.mailbox_id = %s",
+            params=[self.mailbox.pk],
         )
+        if not found:
+            return {}
+        copies = MessageCopy.objects.filter(pk__in=values_in([pk for (pk,) in found]))
         return {c.provider_message_id: c for c in copies}
 
     def _update_copies(
