@@ -44,10 +44,18 @@ def test_rows_inserted_in_order_return_their_ids_in_that_order(org_a: Tenant, co
         assert abs(next(iter(created)) - timezone.now()) < timedelta(minutes=5)
 
 
-def test_a_lookup_through_an_array_parameter_finds_values_with_quotes_and_backslashes(
-    org_a: Tenant,
+@pytest.mark.parametrize(
+    "subjects",
+    [
+        ['say "hi"', "C:\\path\\", "{a,b}", "NULL", "", "ünïcode", "it's"],
+        # Nothing to escape: the values are joined in one call.
+        ["{a,b}", "a,b", "NULL", "", " padded ", "ünïcode", "it's"],
+    ],
+    ids=["escaped", "joined"],
+)
+def test_a_lookup_through_an_array_parameter_finds_values_as_they_are(
+    org_a: Tenant, subjects: list[str]
 ) -> None:
-    subjects = ['say "hi"', "C:\\path\\", "{a,b}", "NULL", "", "ünïcode", "it's"]
     with org_a.scope():
         for subject in [*subjects, "not asked for"]:
             MailThread.objects.create(subject=subject)
@@ -58,20 +66,6 @@ def test_a_lookup_through_an_array_parameter_finds_values_with_quotes_and_backsl
 
         assert sorted(found.values_list("subject", flat=True)) == sorted(subjects)
         assert by_id.count() == len(subjects)
-
-
-def test_a_lookup_through_an_array_parameter_finds_values_with_commas_braces_and_blanks(
-    org_a: Tenant,
-) -> None:
-    # Nothing to escape: the values are joined in one call, and still read back as they are.
-    subjects = ["{a,b}", "a,b", "NULL", "", " padded ", "ünïcode", "it's"]
-    with org_a.scope():
-        for subject in [*subjects, "not asked for"]:
-            MailThread.objects.create(subject=subject)
-
-        found = MailThread.objects.filter(subject__in=values_in(subjects, "text"))
-
-        assert sorted(found.values_list("subject", flat=True)) == sorted(subjects)
 
 
 def test_a_batch_after_one_rolled_back_with_its_staging_table_is_written(org_a: Tenant) -> None:
