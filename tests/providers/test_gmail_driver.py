@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from integrations.providers.base import InvalidGrant
+from integrations.providers.google import gmail
 from integrations.providers.google.gmail import build_driver
 from integrations.providers.mail import (
     CursorExpired,
@@ -276,6 +277,32 @@ def test_a_message_that_stays_missing_is_a_permanent_failure(box: GmailBox) -> N
     assert results[0] == FetchFailure(gone, "not found", permanent=True)
     assert results[1] == FetchFailure(missing, "not found", permanent=True)
     assert isinstance(results[2], RemoteMessage) and results[2].provider_id == kept
+
+
+def test_messages_fetched_unread_read_as_fetch_answers_them_failures_included(
+    box: GmailBox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone, kept, unreadable = (box.deliver(email(f"Message {n}")) for n in range(3))
+    box.sandbox.google.delete_message(box.address, gone)
+    normalize = gmail.message_from_resource
+
+    def normalize_or_fail(resource: dict[str, Any]) -> RemoteMessage:
+        if resource["id"] == unreadable:
+            raise ValueError("a payload the driver cannot read")
+        return normalize(resource)
+
+    monkeypatch.setattr(gmail, "message_from_resource", normalize_or_fail)
+    driver = box.driver()
+    ids = [gone, kept, unreadable, kept]
+
+    unread = driver.fetch_unread(ids)
+    read = [driver.read(one) for one in unread]
+
+    assert unread[0] == FetchFailure(gone, "not found", permanent=True)
+    assert [getattr(one, "provider_id", None) for one in unread[1:]] == [kept, unreadable, kept]
+    assert read == driver.fetch(ids)
+    assert isinstance(read[1], RemoteMessage) and read[1].subject == "Message 1"
+    assert isinstance(read[2], FetchFailure) and "could not be normalized" in read[2].reason
 
 
 def test_a_message_that_keeps_failing_becomes_a_retryable_failure(box: GmailBox) -> None:

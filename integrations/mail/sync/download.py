@@ -196,17 +196,22 @@ def _page_unpacked(packed: Any) -> tuple[ChangePage, list[RemoteMessage | FetchF
 
 
 def stream_pages(
-    driver: MailDriver, cursors: Mapping[str, Any], window: SyncWindow
-) -> Iterator[tuple[str, tuple[ChangePage, list[RemoteMessage | FetchFailure]] | None]]:
+    driver: MailDriver,
+    cursors: Mapping[str, Any],
+    window: SyncWindow,
+    *,
+    fetch: Callable[[list[str]], list[Any]] | None = None,
+) -> Iterator[tuple[str, tuple[ChangePage, list[Any]] | None]]:
     """The download, wherever it runs: each stream's pages in order, each with the messages
-    it asked to fetch, and ``(stream, None)`` at a stream's end. Each stream starts from its
-    cursor as the run found it.
+    it asked to fetch (``driver.fetch``, or ``fetch``), and ``(stream, None)`` at a stream's
+    end. Each stream starts from its cursor as the run found it.
 
     The streams are interleaved, newest mail first: the next page comes from the stream whose
     pages so far reach the most recent date (one not started yet first). Listings come newest
     first, so the messages of a conversation in the inbox and in sent items arrive pages
     apart instead of a folder apart: the conversation is stored, and recounted, once or twice
-    rather than once per folder, and every folder's newest mail is stored first.
+    rather than once per folder, and every folder's newest mail is stored first. (Messages
+    a ``fetch`` leaves unread carry no date: only a one-stream driver, Gmail, fetches so.)
     """
     pending = {
         stream: iter(driver.changes(stream=stream, cursor=cursors.get(stream), window=window))
@@ -222,7 +227,7 @@ def stream_pages(
             del pending[stream]
             yield stream, None
             continue
-        fetched = driver.fetch(list(page.fetch)) if page.fetch else []
+        fetched = (fetch or driver.fetch)(list(page.fetch)) if page.fetch else []
         dates = [m.received_at for m in page.messages]
         dates += [m.received_at for m in fetched if isinstance(m, RemoteMessage)]
         if dates:
@@ -234,14 +239,21 @@ _DAWN = datetime.min.replace(tzinfo=UTC)
 
 
 class _Outbox(threading.Thread):
-    """The child's sender: packs, pickles and sends what the download hands it, in order,
-    while the download goes on. Packing and pickling a page (5 to 10 ms for 500 messages)
-    then overlaps the request for the next page, instead of holding it back: Gmail's download
-    waits for each listing page before it asks for the page's messages."""
+    """The child's sender: reads (``read``, for a driver that fetches messages unread), packs,
+    pickles and sends what the download hands it, in order, while the download goes on.
+    Packing and pickling a page (5 to 10 ms for 500 messages) then overlaps the request for
+    the next page, instead of holding it back: Gmail's download waits for each listing page
+    before it asks for the page's messages. Reading Gmail's messages here rather than in the
+    batches' callbacks sends each connection's next batch as soon as its answer is in."""
 
-    def __init__(self, conn: Connection, sending: threading.Lock) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        sending: threading.Lock,
+        read: Callable[[Any], RemoteMessage | FetchFailure] | None = None,
+    ) -> None:
         super().__init__(name="download-outbox", daemon=True)
-        self.conn, self.sending = conn, sending
+        self.conn, self.sending, self.read = conn, sending, read
         # Two items ahead at most: the pipe and the relay's queue hold the rest back.
         self.items: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=2)
 
@@ -267,7 +279,10 @@ class _Outbox(threading.Thread):
 
     def _send(self, item: tuple[Any, ...]) -> None:
         if item[0] == "page":
-            item = ("page", item[1], _page_packed(*item[2]))
+            page, fetched = item[2]
+            if self.read is not None:
+                fetched = list(map(self.read, fetched))
+            item = ("page", item[1], _page_packed(page, fetched))
         with self.sending:
             try:
                 self.conn.send(item)
@@ -287,10 +302,12 @@ def _child(
     """The download, in the child: every stream's pages, then ("done",) or the error."""
     sending = threading.Lock()
     drivers.token_source = _ParentTokens(conn, sending)
-    outbox = _Outbox(conn, sending)
+    # A driver that can fetch messages unread (Gmail) has them read by the outbox.
+    fetch_unread = getattr(driver, "fetch_unread", None)
+    outbox = _Outbox(conn, sending, read=getattr(driver, "read", None) if fetch_unread else None)
     outbox.start()
     try:
-        for stream, item in stream_pages(driver, cursors, window):
+        for stream, item in stream_pages(driver, cursors, window, fetch=fetch_unread):
             outbox.put(("end", stream) if item is None else ("page", stream, item))
         outbox.put(("done",))
     except _TokenUnavailable:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from integrations.providers.google import gmail_calls, gmail_flags
-from integrations.providers.google.gmail_batch import FETCH_CONNECTIONS, fetch_batched
+from integrations.providers.google.gmail_batch import FETCH_CONNECTIONS, converted, fetch_batched
 from integrations.providers.google.gmail_changes import (
     decode_cursor,
     history_pages,
@@ -50,6 +51,18 @@ SYSTEM_FOLDER_NAMES = {
 # Each round of a fetch only resends the calls that failed, so rounds are cheap: allow more of
 # them than for a single call, which keeps a mailbox under heavy throttling converging.
 FETCH_POLICY = RetryPolicy(attempts=10)
+
+
+@dataclass(frozen=True)
+class UnreadMessage:
+    """A fetched ``format=full`` resource, not yet normalized (``GmailDriver.read``)."""
+
+    provider_id: str
+    resource: dict[str, Any]
+
+
+def _as_given(resource: dict[str, Any]) -> dict[str, Any]:
+    return resource
 
 
 class GmailDriver:
@@ -118,6 +131,33 @@ class GmailDriver:
             sleep=self.sleep,
         )
 
+    def fetch_unread(self, provider_ids: Sequence[str]) -> list[UnreadMessage | FetchFailure]:
+        """``fetch`` with the messages left as Gmail gave them, for ``read`` to normalize.
+
+        Normalizing a message (about as much CPU as receiving it) inside the batch's callback
+        holds back that connection's next batch until the whole batch is read. A download
+        process fetches with this and reads on a thread of its own, so both connections go
+        back to Gmail as soon as their answers are in."""
+        resources = fetch_batched(
+            self.messages,
+            self.https,
+            provider_ids,
+            convert=_as_given,
+            policy=self.fetch_policy,
+            sleep=self.sleep,
+        )
+        return [
+            found if isinstance(found, FetchFailure) else UnreadMessage(provider_id, found)
+            for provider_id, found in zip(provider_ids, resources, strict=True)
+        ]
+
+    @staticmethod
+    def read(fetched: UnreadMessage | FetchFailure) -> RemoteMessage | FetchFailure:
+        """A ``fetch_unread`` item as ``fetch`` would have answered it."""
+        if isinstance(fetched, FetchFailure):
+            return fetched
+        return converted(fetched.provider_id, fetched.resource, message_from_resource)
+
     def fetch_attachment(self, *, provider_message_id: str, attachment: RemoteAttachment) -> bytes:
         if not attachment.provider_attachment_id:
             # Small parts (e.g. a text part kept as an attachment) came inline with the message.
@@ -136,4 +176,4 @@ def build_driver(ctx: DriverContext) -> GmailDriver:
     return GmailDriver(ctx)
 
 
-__all__ = ["GmailDriver", "build_driver"]
+__all__ = ["GmailDriver", "UnreadMessage", "build_driver"]

@@ -114,6 +114,18 @@ def over_connections(
     return [results[index] for index in range(len(chunks))]
 
 
+def converted(
+    message_id: str, resource: dict[str, Any], convert: Callable[[dict[str, Any]], T]
+) -> T | FetchFailure:
+    """``convert(resource)``, or the FetchFailure of a message that cannot be read."""
+    try:
+        return convert(resource)
+    except Exception as error:
+        # One message we cannot read must not stop the mailbox; the pipeline retries it.
+        logger.exception("Gmail message %s could not be normalized", message_id)
+        return FetchFailure(message_id, f"could not be normalized: {error!r}")
+
+
 class _Round(Generic[T]):
     """The state of one fetch across retry rounds."""
 
@@ -183,12 +195,7 @@ class _Round(Generic[T]):
         return failed
 
     def _converted(self, message_id: str, resource: dict[str, Any]) -> T | FetchFailure:
-        try:
-            return self.convert(resource)
-        except Exception as error:
-            # One message we cannot read must not stop the mailbox; the pipeline retries it.
-            logger.exception("Gmail message %s could not be normalized", message_id)
-            return FetchFailure(message_id, f"could not be normalized: {error!r}")
+        return converted(message_id, resource, self.convert)
 
     def _transient(self, message_id: str, error: Exception) -> bool:
         """Record a failed call; True when it is worth sending again."""
