@@ -166,7 +166,7 @@ class _Round(Generic[T]):
         def answered(request_id: str, response: Any, error: Exception | None) -> None:
             message_id = ids[int(request_id)]
             if error is None:
-                self.results[message_id] = self._converted(message_id, response)
+                self.results[message_id] = converted(message_id, response, self.convert)
             elif self._transient(message_id, error):
                 failed.append(message_id)
 
@@ -193,9 +193,6 @@ class _Round(Generic[T]):
                 self.reasons[message_id] = f"batch failed: {type(error).__name__}"
             return [m for m in ids if m not in self.results]
         return failed
-
-    def _converted(self, message_id: str, resource: dict[str, Any]) -> T | FetchFailure:
-        return converted(message_id, resource, self.convert)
 
     def _transient(self, message_id: str, error: Exception) -> bool:
         """Record a failed call; True when it is worth sending again."""
