@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from integrations.providers.google import gmail_calls, gmail_flags
 from integrations.providers.google.gmail_batch import FETCH_CONNECTIONS, converted, fetch_batched
@@ -51,6 +51,7 @@ SYSTEM_FOLDER_NAMES = {
 # Each round of a fetch only resends the calls that failed, so rounds are cheap: allow more of
 # them than for a single call, which keeps a mailbox under heavy throttling converging.
 FETCH_POLICY = RetryPolicy(attempts=10)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -122,11 +123,16 @@ class GmailDriver:
         return history_pages(window=window, start=str(state["history_id"]), **common)
 
     def fetch(self, provider_ids: Sequence[str]) -> list[RemoteMessage | FetchFailure]:
+        return self._batched(provider_ids, message_from_resource)
+
+    def _batched(
+        self, provider_ids: Sequence[str], convert: Callable[[dict[str, Any]], T]
+    ) -> list[T | FetchFailure]:
         return fetch_batched(
             self.messages,
             self.https,
             provider_ids,
-            convert=message_from_resource,
+            convert=convert,
             policy=self.fetch_policy,
             sleep=self.sleep,
         )
@@ -138,14 +144,7 @@ class GmailDriver:
         holds back that connection's next batch until the whole batch is read. A download
         process fetches with this and reads on a thread of its own, so both connections go
         back to Gmail as soon as their answers are in."""
-        resources = fetch_batched(
-            self.messages,
-            self.https,
-            provider_ids,
-            convert=_as_given,
-            policy=self.fetch_policy,
-            sleep=self.sleep,
-        )
+        resources = self._batched(provider_ids, _as_given)
         return [
             found if isinstance(found, FetchFailure) else UnreadMessage(provider_id, found)
             for provider_id, found in zip(provider_ids, resources, strict=True)
