@@ -258,6 +258,25 @@ def sync_round(
     }
 
 
+# Printed as the rounds' medians.
+MEDIAN_FIELDS = (
+    "sync_seconds",
+    "download_seconds",
+    "messages_per_s",
+    "download_messages_per_s",
+    "overhead_ratio",
+)
+# Printed for each round, under ``rounds``.
+ROUND_FIELDS = (
+    "sync_seconds",
+    "download_seconds",
+    "overhead_ratio",
+    "download_cpu",
+    "sync_cpu",
+    "cpu_bound_ratio",
+)
+
+
 def measure(control: SandboxClient, provider: str, count: int, rounds: int) -> dict[str, Any]:
     """``rounds`` alternated downloads and syncs of one filled mailbox; the figures are the
     rounds' medians (each round's own are under ``rounds``)."""
@@ -298,37 +317,11 @@ def measure(control: SandboxClient, provider: str, count: int, rounds: int) -> d
         sync_round(control, provider, address, token, download, idle_poll=number == 0)
         for number in range(rounds)
     ]
-    result = {
-        **measured[0],
-        **{
-            name: statistics.median(r[name] for r in measured)
-            for name in (
-                "sync_seconds",
-                "download_seconds",
-                "messages_per_s",
-                "download_messages_per_s",
-                "overhead_ratio",
-            )
-        },
-        "rounds": [
-            {
-                name: r[name]
-                for name in (
-                    "sync_seconds",
-                    "download_seconds",
-                    "overhead_ratio",
-                    "download_cpu",
-                    "sync_cpu",
-                    "cpu_bound_ratio",
-                )
-            }
-            for r in measured
-        ],
-    }
-    statuses = sorted({r["status"] for r in measured})
-    result["status"] = statuses[0] if len(statuses) == 1 else ", ".join(statuses)
-    for name in ("download_cpu", "sync_cpu", "cpu_bound_ratio"):
-        del result[name]
+    # The rounds' medians; the counts and the idle poll as the first round measured them.
+    result = {name: value for name, value in measured[0].items() if name not in ROUND_FIELDS}
+    result |= {name: statistics.median(r[name] for r in measured) for name in MEDIAN_FIELDS}
+    result["status"] = ", ".join(sorted({r["status"] for r in measured}))
+    result["rounds"] = [{name: r[name] for name in ROUND_FIELDS} for r in measured]
     return result
 
 
