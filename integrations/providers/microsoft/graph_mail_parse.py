@@ -9,10 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from integrations.providers.mail import RemoteAddress, RemoteAttachment, RemoteFlags, RemoteMessage
 from integrations.providers.mime import (
+    ADDRESS_CACHE_SIZE,
     SNIPPET_LENGTH,
     first_message_id,
     message_ids,
@@ -78,10 +80,15 @@ def _address(value: Any) -> RemoteAddress | None:
     email = value.get("emailAddress") if isinstance(value, dict) else None
     if not isinstance(email, dict):
         return None
-    address = normalize_address(str(email.get("address") or ""))
+    return _remote_address(str(email.get("address") or ""), str(email.get("name") or ""))
+
+
+@lru_cache(maxsize=ADDRESS_CACHE_SIZE)
+def _remote_address(raw_address: str, raw_name: str) -> RemoteAddress | None:
+    address = normalize_address(raw_address)
     if "@" not in address:  # Exchange-internal (X500) senders carry no SMTP address
         return None
-    name = str(email.get("name") or "").strip().strip('"')
+    name = raw_name.strip().strip('"')
     if name.lower() == address or name.strip("<>").lower() == address:
         name = ""  # Exchange fills a missing display name with the address itself
     return RemoteAddress(address=address, name=name)
