@@ -68,26 +68,30 @@ def _adapter(kind: str, model: type[models.Model], attname: str) -> Callable[[An
 
 
 def _jsonb_encoded_once(encoder: type[json.JSONEncoder] | None) -> Callable[[Any], Jsonb]:
-    """JSON values as psycopg's ``Jsonb`` (what Django's adapter makes), a list of strings
-    encoded once per batch however many rows share it (a mailbox's copies share a few folder
-    lists)."""
+    """JSON values as psycopg's ``Jsonb`` (what Django's adapter makes), a list of strings or
+    an empty object encoded once per batch however many rows share it (a mailbox's copies
+    share a few folder lists, and their pending flags are empty)."""
     dumps = partial(json.dumps, cls=encoder) if encoder else json.dumps
-    seen: dict[tuple[str, ...], Jsonb] = {}
+    seen: dict[Any, Jsonb] = {}
 
     def adapted(value: Any) -> Jsonb:
-        if type(value) is not list or not all(type(item) is str for item in value):
+        kind = type(value)
+        if kind is list and all(type(item) is str for item in value):
+            key: Any = tuple(value)
+        elif kind is dict and not value:
+            key = dict
+        else:
             return Jsonb(value, dumps=dumps)
-        key = tuple(value)
         found = seen.get(key)
         if found is None:
-            found = seen[key] = Jsonb(value, dumps=partial(_text_of, dumps(value)))
+            found = seen[key] = Jsonb(value, dumps=partial(_encoded, dumps(value).encode()))
         return found
 
     return adapted
 
 
-def _text_of(text: str, _value: Any) -> str:
-    return text
+def _encoded(data: bytes, _value: Any) -> bytes:
+    return data
 
 
 def insert_rows(
