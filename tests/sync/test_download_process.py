@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import sys
 import threading
 import time
@@ -84,6 +85,33 @@ def test_a_page_crosses_the_pipe_unchanged() -> None:
     fetched = [message, FetchFailure("m3", "gone", permanent=True)]
 
     assert download._page_unpacked(download._page_packed(page, fetched)) == (page, fetched)
+
+
+def test_an_address_named_by_several_messages_of_a_page_travels_once() -> None:
+    when = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    dana = RemoteAddress("dana@customer.test", "Dana")
+    messages = tuple(
+        RemoteMessage(
+            provider_id=f"m{n}",
+            provider_thread_id="t1",
+            rfc_message_id=f"<m{n}@example.test>",
+            subject="Renewal",
+            sent_at=when,
+            received_at=when,
+            sender=dana,
+            to=(RemoteAddress("alice@alpha.test"), dana),
+        )
+        for n in range(3)
+    )
+    page = ChangePage(stream="inbox", cursor="c1", final=True, messages=messages)
+
+    unpacked, _ = download._page_unpacked(
+        pickle.loads(pickle.dumps(download._page_packed(page, [])))
+    )
+
+    assert unpacked == page
+    senders = {id(m.sender) for m in unpacked.messages} | {id(m.to[1]) for m in unpacked.messages}
+    assert len(senders) == 1
 
 
 def _noting_pids(monkeypatch: pytest.MonkeyPatch) -> Any:
