@@ -21,6 +21,9 @@ SNIPPET_LENGTH = 200
 # value it has read said, and matching what it decided about each address (a 20,000-message
 # sandbox mailbox has 65,000 address fields and 261 distinct ones).
 ADDRESS_CACHE_SIZE = 16384
+# Longer values (a mailing to hundreds) and repeated headers are read each time: the memory
+# stays small.
+REMEMBERED_HEADER_LENGTH = 1000
 _WHITESPACE = re.compile(r"\s+")
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]+>", re.IGNORECASE | re.DOTALL)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -80,11 +83,6 @@ def parse_addresses(*values: str | None) -> tuple[RemoteAddress, ...]:
     if len(values) > 1 or len(values[0] or "") > REMEMBERED_HEADER_LENGTH:
         return _addresses_read(values)
     return _addresses_remembered(values)
-
-
-# Longer values (a mailing to hundreds) and repeated headers are read each time: the memory
-# stays small.
-REMEMBERED_HEADER_LENGTH = 1000
 
 
 @lru_cache(maxsize=ADDRESS_CACHE_SIZE)

@@ -14,7 +14,11 @@ from typing import Any
 import pytest
 
 from integrations.providers.google.gmail_payload import message_from_resource
-from integrations.providers.mime import normalize_address, parse_addresses
+from integrations.providers.mime import (
+    REMEMBERED_HEADER_LENGTH,
+    normalize_address,
+    parse_addresses,
+)
 
 
 def b64(data: bytes, *, pad: bool = True) -> str:
@@ -128,3 +132,26 @@ def test_address_parsing_agrees_with_the_standard_library(value: str) -> None:
     assert [address for address, _ in found] == [address for address, _ in expected]
     for (_, got), (_, raw) in zip(found, expected, strict=True):
         assert got == raw.strip('"') or "=?" in raw  # encoded words come out decoded
+
+
+def test_a_header_value_read_again_or_too_long_to_remember_reads_the_same() -> None:
+    usual = "Dana <Dana@Customer.test>, bob@alpha.test"
+    mailing = ", ".join(f"Person {n} <p{n}@alpha.test>" for n in range(60))
+    assert len(mailing) > REMEMBERED_HEADER_LENGTH
+
+    first = parse_addresses(usual)
+
+    assert parse_addresses(usual) is first  # remembered: the answer is immutable
+    assert [(a.address, a.name) for a in first] == [
+        ("dana@customer.test", "Dana"),
+        ("bob@alpha.test", ""),
+    ]
+    assert parse_addresses(mailing) == parse_addresses(mailing)
+    assert [a.address for a in parse_addresses(mailing)][-1] == "p59@alpha.test"
+    assert len(parse_addresses(mailing)) == 60
+    # A header given twice (Gmail repeats them) is read as one list.
+    assert [a.address for a in parse_addresses(usual, "carol@alpha.test")] == [
+        "dana@customer.test",
+        "bob@alpha.test",
+        "carol@alpha.test",
+    ]

@@ -123,7 +123,8 @@ class _Codec:
     values: Callable[[Any], tuple[Any, ...]]
     # (position, dataclass, is a tuple of them) of each field holding dataclasses.
     nested: tuple[tuple[int, type, bool], ...]
-    # Equal values share one tuple within a page (small, immutable and repeated: addresses).
+    # One value named several times shares one tuple within a page (small, immutable and
+    # repeated: addresses).
     shared: bool = False
 
 
